@@ -1,0 +1,55 @@
+/* The svidgate binary: dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+
+static const char usage_text[] =
+    "usage: svidgate serve  [--listen HOST:PORT] [--workers N] [--bundle TD=PATH]...\n"
+    "                       [--audience AUD]... [--leeway SECONDS]\n"
+    "       svidgate verify jwt --bundle TD=PATH... --audience AUD... [--leeway SECONDS]\n"
+    "                       [--now UNIX_SECONDS] [FILE|-]...\n"
+    "       svidgate --help | --version\n"
+    "\n"
+    "serve        run the HTTP verification service (see 'svidgate serve --help')\n"
+    "verify jwt   verify JWT-SVIDs, one per line, and print one JSON result per line\n"
+    "             (see 'svidgate verify jwt --help')\n";
+
+static int print_usage(FILE *stream, int status)
+{
+    fputs(usage_text, stream);
+    return status;
+}
+
+static int run_verify(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_usage(stderr, SG_EXIT_USAGE);
+    if (strcmp(argv[1], "jwt") == 0)
+        return sg_cmd_verify_jwt(argc - 1, argv + 1);
+    if (strcmp(argv[1], "x509") == 0) {
+        fputs("svidgate: 'verify x509' is not implemented in this version\n", stderr);
+        return SG_EXIT_USAGE;
+    }
+    fprintf(stderr, "svidgate: unknown credential kind '%s'; expected 'jwt'\n", argv[1]);
+    return SG_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_usage(stderr, SG_EXIT_USAGE);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return print_usage(stdout, SG_EXIT_OK);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("svidgate %s\n", SVIDGATE_VERSION);
+        return SG_EXIT_OK;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return sg_cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "verify") == 0)
+        return run_verify(argc - 1, argv + 1);
+
+    fprintf(stderr, "svidgate: unknown command '%s'\n", argv[1]);
+    return print_usage(stderr, SG_EXIT_USAGE);
+}

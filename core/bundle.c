@@ -1,0 +1,373 @@
+/*
+ * SPIFFE bundle parsing (Trust Domain and Bundle standard, section 4).
+ *
+ * A bundle as a whole is refused only when it cannot be a JWK Set: bad
+ * JSON, duplicate members, no `keys` array, bad sequence or hint types,
+ * or too many entries. A single unusable entry is skipped and counted by
+ * reason (section 4.1.3 asks validators to ignore such JWKs), so one bad
+ * key never takes the trust domain's good keys down with it.
+ */
+#include "core/bundle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "core/base64.h"
+#include "core/json_util.h"
+#include "core/spiffe_id.h"
+
+static const char *const skip_reason_names[SG_SKIP_REASON_COUNT] = {
+    [SG_SKIP_UNKNOWN_USE] = "unknown_use",
+    [SG_SKIP_BAD_KEY] = "bad_key",
+    [SG_SKIP_MISSING_KID] = "missing_kid",
+    [SG_SKIP_DUPLICATE_KID] = "duplicate_kid",
+    [SG_SKIP_BAD_X5C] = "bad_x5c",
+};
+
+/* The largest DER certificate accepted in a bundle. */
+#define CERTIFICATE_MAX (64 * 1024)
+
+const char *sg_skip_reason_name(enum sg_skip_reason reason)
+{
+    return (unsigned)reason < SG_SKIP_REASON_COUNT ? skip_reason_names[reason] : "unknown";
+}
+
+static struct sg_bundle *bundle_new(struct sg_slice trust_domain, enum sg_bundle_format format,
+                                    size_t key_capacity)
+{
+    struct sg_bundle *bundle = calloc(1, sizeof(*bundle));
+
+    if (bundle == NULL)
+        return NULL;
+    bundle->format = format;
+    memcpy(bundle->trust_domain, trust_domain.ptr, trust_domain.len);
+    bundle->trust_domain_len = trust_domain.len;
+    bundle->x509_authorities = sk_X509_new_null();
+    bundle->jwt_keys = calloc(key_capacity ? key_capacity : 1, sizeof(struct sg_jwk));
+    if (bundle->x509_authorities == NULL || bundle->jwt_keys == NULL) {
+        sg_bundle_free(bundle);
+        return NULL;
+    }
+    return bundle;
+}
+
+void sg_bundle_free(struct sg_bundle *bundle)
+{
+    if (bundle == NULL)
+        return;
+    for (size_t i = 0; i < bundle->jwt_key_count; i++)
+        sg_jwk_clear(&bundle->jwt_keys[i]);
+    free(bundle->jwt_keys);
+    sk_X509_pop_free(bundle->x509_authorities, X509_free);
+    free(bundle);
+}
+
+/* Parses DER that must be exactly one certificate, with no trailing bytes. */
+static X509 *parse_der_certificate(struct sg_slice der)
+{
+    const unsigned char *cursor = der.ptr;
+    X509 *cert;
+
+    if (der.len == 0 || der.len > CERTIFICATE_MAX)
+        return NULL;
+    cert = d2i_X509(NULL, &cursor, (long)der.len);
+    if (cert != NULL && cursor != der.ptr + der.len) {
+        X509_free(cert);
+        cert = NULL;
+    }
+    return cert;
+}
+
+/*
+ * Reads the first `x5c` value of an x509-svid entry (X509-SVID section
+ * 6.2: later values are ignored). When the entry also carries key
+ * members, they must describe the certificate's key (RFC 7517 4.7).
+ */
+static enum sg_skip_reason add_x509_entry(struct sg_bundle *bundle, const json_t *entry)
+{
+    const json_t *x5c = json_object_get(entry, "x5c");
+    const json_t *first = json_array_get(x5c, 0);
+    struct sg_slice encoded = sg_json_string_slice(first);
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    X509 *cert = NULL;
+    enum sg_skip_reason result = SG_SKIP_BAD_X5C;
+
+    if (!json_is_string(first) || encoded.len > CERTIFICATE_MAX * 4 / 3 + 4)
+        return SG_SKIP_BAD_X5C;
+
+    der = malloc(sg_base64_decoded_max(encoded.len));
+    if (der != NULL &&
+        sg_base64_decode(encoded, der, sg_base64_decoded_max(encoded.len), &der_len) == SG_OK)
+        cert = parse_der_certificate(sg_slice_make(der, der_len));
+    free(der);
+    if (cert == NULL)
+        goto done;
+
+    if (json_object_get(entry, "kty") != NULL) {
+        struct sg_jwk jwk;
+        struct sg_status ignored;
+        bool same = sg_jwk_parse(entry, &jwk, &ignored) == SG_OK &&
+                    EVP_PKEY_eq(jwk.pkey, X509_get0_pubkey(cert)) == 1;
+
+        sg_jwk_clear(&jwk);
+        if (!same)
+            goto done;
+    }
+
+    if (sk_X509_push(bundle->x509_authorities, cert) > 0) {
+        cert = NULL;
+        result = SG_SKIP_REASON_COUNT;
+    }
+
+done:
+    X509_free(cert);
+    ERR_clear_error();
+    return result;
+}
+
+/* Returns SG_SKIP_REASON_COUNT when the entry was added. */
+static enum sg_skip_reason add_jwt_entry(struct sg_bundle *bundle, const json_t *entry)
+{
+    struct sg_jwk *jwk = &bundle->jwt_keys[bundle->jwt_key_count];
+    struct sg_status ignored;
+    const json_t *kid = json_object_get(entry, "kid");
+
+    /* JWT-SVID section 6.1: every JWT authority has a key ID. */
+    if (!json_is_string(kid) || json_string_length(kid) == 0)
+        return SG_SKIP_MISSING_KID;
+
+    if (sg_jwk_parse(entry, jwk, &ignored) != SG_OK) {
+        sg_jwk_clear(jwk);
+        return SG_SKIP_BAD_KEY;
+    }
+    bundle->jwt_key_count++;
+    return SG_SKIP_REASON_COUNT;
+}
+
+static void add_entry(struct sg_bundle *bundle, const json_t *entry)
+{
+    const json_t *use = json_is_object(entry) ? json_object_get(entry, "use") : NULL;
+    enum sg_skip_reason reason = SG_SKIP_UNKNOWN_USE;
+
+    /* Section 4.2.2: `use` is case-sensitive; anything else is not ours. */
+    if (!json_is_object(entry))
+        reason = SG_SKIP_BAD_KEY;
+    else if (sg_json_string_is(use, "jwt-svid"))
+        reason = add_jwt_entry(bundle, entry);
+    else if (sg_json_string_is(use, "x509-svid"))
+        reason = add_x509_entry(bundle, entry);
+
+    if (reason != SG_SKIP_REASON_COUNT)
+        bundle->skipped[reason]++;
+}
+
+/*
+ * A kid shared by two jwt-svid entries is ambiguous: every entry with it
+ * is dropped, so a token naming it fails as unknown_key.
+ */
+static void drop_duplicate_kids(struct sg_bundle *bundle)
+{
+    bool *duplicate = calloc(bundle->jwt_key_count ? bundle->jwt_key_count : 1, sizeof(bool));
+    size_t kept = 0;
+
+    if (duplicate == NULL)
+        return;
+    for (size_t i = 0; i < bundle->jwt_key_count; i++) {
+        for (size_t j = i + 1; j < bundle->jwt_key_count; j++) {
+            if (sg_slice_eq(sg_jwk_kid(&bundle->jwt_keys[i]), sg_jwk_kid(&bundle->jwt_keys[j])))
+                duplicate[i] = duplicate[j] = true;
+        }
+    }
+
+    for (size_t i = 0; i < bundle->jwt_key_count; i++) {
+        if (duplicate[i]) {
+            sg_jwk_clear(&bundle->jwt_keys[i]);
+            bundle->skipped[SG_SKIP_DUPLICATE_KID]++;
+        } else {
+            bundle->jwt_keys[kept++] = bundle->jwt_keys[i];
+        }
+    }
+    bundle->jwt_key_count = kept;
+    free(duplicate);
+}
+
+/* Reads spiffe_sequence (section 4.1.1) and spiffe_refresh_hint (4.1.2). */
+static enum sg_error read_spiffe_members(struct sg_bundle *bundle, const json_t *root,
+                                         struct sg_status *status)
+{
+    const json_t *sequence = json_object_get(root, "spiffe_sequence");
+    const json_t *hint = json_object_get(root, "spiffe_refresh_hint");
+
+    if (sequence != NULL) {
+        if (!json_is_integer(sequence) || json_integer_value(sequence) < 0)
+            return sg_fail(status, SG_ERR_MALFORMED,
+                           "bundle \"spiffe_sequence\" must be a non-negative integer");
+        bundle->has_sequence = true;
+        bundle->sequence = (uint64_t)json_integer_value(sequence);
+    }
+
+    if (hint != NULL) {
+        if (!json_is_integer(hint))
+            return sg_fail(status, SG_ERR_MALFORMED,
+                           "bundle \"spiffe_refresh_hint\" must be an integer number of seconds");
+        bundle->has_refresh_hint = true;
+        bundle->refresh_hint = (int64_t)json_integer_value(hint);
+    }
+    return SG_OK;
+}
+
+static enum sg_error parse_json_bundle(struct sg_slice trust_domain, struct sg_slice text,
+                                       struct sg_bundle **out, struct sg_status *status)
+{
+    json_error_t json_error;
+    json_t *root = sg_json_parse(text, &json_error);
+    const json_t *keys = json_object_get(root, "keys");
+    struct sg_bundle *bundle = NULL;
+    enum sg_error err = SG_OK;
+    size_t index;
+    const json_t *entry;
+
+    if (root == NULL)
+        return sg_fail(status, SG_ERR_MALFORMED, "bundle is not valid JSON: %s (line %d)",
+                       json_error.text, json_error.line);
+
+    if (!json_is_object(root) || !json_is_array(keys)) {
+        err = sg_fail(status, SG_ERR_MALFORMED, "bundle has no \"keys\" array");
+        goto done;
+    }
+    if (json_array_size(keys) > SG_BUNDLE_KEYS_MAX) {
+        err = sg_fail(status, SG_ERR_MALFORMED, "bundle has %zu keys; the maximum is %d",
+                      json_array_size(keys), SG_BUNDLE_KEYS_MAX);
+        goto done;
+    }
+
+    bundle = bundle_new(trust_domain, SG_BUNDLE_SPIFFE_JSON, json_array_size(keys));
+    if (bundle == NULL) {
+        err = sg_fail(status, SG_ERR_INTERNAL, "out of memory loading a bundle");
+        goto done;
+    }
+    err = read_spiffe_members(bundle, root, status);
+    if (err != SG_OK)
+        goto done;
+
+    json_array_foreach(keys, index, entry)
+        add_entry(bundle, entry);
+    drop_duplicate_kids(bundle);
+
+done:
+    json_decref(root);
+    if (err != SG_OK)
+        sg_bundle_free(bundle);
+    else
+        *out = bundle;
+    return err;
+}
+
+/*
+ * PEM_read_bio fails both at the end of the input and on a broken block;
+ * only "no start line" means the input simply ended.
+ */
+static enum sg_error pem_end_of_input(size_t blocks, struct sg_status *status)
+{
+    unsigned long error = ERR_peek_last_error();
+
+    if (error == 0 || ERR_GET_REASON(error) == PEM_R_NO_START_LINE)
+        return SG_OK;
+    return sg_fail(status, SG_ERR_MALFORMED, "PEM block %zu of the bundle is not valid PEM",
+                   blocks + 1);
+}
+
+/* Reads every CERTIFICATE block; other PEM block types are skipped. */
+static enum sg_error parse_pem_bundle(struct sg_slice trust_domain, struct sg_slice text,
+                                      struct sg_bundle **out, struct sg_status *status)
+{
+    struct sg_bundle *bundle = bundle_new(trust_domain, SG_BUNDLE_PEM, 0);
+    BIO *bio = BIO_new_mem_buf(text.ptr, (int)text.len);
+    enum sg_error err = SG_OK;
+    size_t blocks = 0;
+
+    if (bundle == NULL || bio == NULL) {
+        err = sg_fail(status, SG_ERR_INTERNAL, "out of memory loading a bundle");
+        goto done;
+    }
+
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long len = 0;
+        X509 *cert;
+
+        if (PEM_read_bio(bio, &name, &header, &data, &len) != 1) {
+            err = pem_end_of_input(blocks, status);
+            break;
+        }
+        blocks++;
+        if (strcmp(name, "CERTIFICATE") != 0) {
+            OPENSSL_free(name), OPENSSL_free(header), OPENSSL_free(data);
+            continue;
+        }
+        cert = parse_der_certificate(sg_slice_make(data, (size_t)len));
+        OPENSSL_free(name), OPENSSL_free(header), OPENSSL_free(data);
+        if (cert == NULL || sk_X509_push(bundle->x509_authorities, cert) <= 0) {
+            X509_free(cert);
+            err = sg_fail(status, SG_ERR_MALFORMED,
+                          "PEM block %zu is not a well-formed DER certificate", blocks);
+            goto done;
+        }
+        if (sk_X509_num(bundle->x509_authorities) > SG_BUNDLE_KEYS_MAX) {
+            err = sg_fail(status, SG_ERR_MALFORMED, "PEM bundle has more than %d certificates",
+                          SG_BUNDLE_KEYS_MAX);
+            goto done;
+        }
+    }
+
+    if (err == SG_OK && sk_X509_num(bundle->x509_authorities) == 0)
+        err = sg_fail(status, SG_ERR_MALFORMED,
+                      "bundle is neither SPIFFE bundle JSON nor PEM with a certificate");
+
+done:
+    ERR_clear_error();
+    BIO_free(bio);
+    if (err != SG_OK)
+        sg_bundle_free(bundle);
+    else
+        *out = bundle;
+    return err;
+}
+
+static bool starts_like_json(struct sg_slice text)
+{
+    for (size_t i = 0; i < text.len; i++) {
+        uint8_t c = text.ptr[i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+            return c == '{';
+    }
+    return false;
+}
+
+enum sg_error sg_bundle_parse(struct sg_slice trust_domain, struct sg_slice text,
+                              struct sg_bundle **out, struct sg_status *status)
+{
+    SG_GUARD(sg_trust_domain_validate(trust_domain, status));
+
+    if (text.len > SG_BUNDLE_MAX)
+        return sg_fail(status, SG_ERR_MALFORMED, "bundle is %zu bytes long; the maximum is %d",
+                       text.len, SG_BUNDLE_MAX);
+
+    if (starts_like_json(text))
+        return parse_json_bundle(trust_domain, text, out, status);
+    return parse_pem_bundle(trust_domain, text, out, status);
+}
+
+const struct sg_jwk *sg_bundle_find_jwt_key(const struct sg_bundle *bundle, struct sg_slice kid)
+{
+    for (size_t i = 0; i < bundle->jwt_key_count; i++) {
+        if (sg_slice_eq(sg_jwk_kid(&bundle->jwt_keys[i]), kid))
+            return &bundle->jwt_keys[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,47 @@
+/*
+ * Public keys of JWT authorities, read from JWK members (RFC 7517/7518).
+ */
+#ifndef SVIDGATE_CORE_JWK_H
+#define SVIDGATE_CORE_JWK_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "core/error.h"
+#include "core/limits.h"
+#include "core/slice.h"
+
+enum sg_key_type {
+    SG_KEY_RSA,
+    SG_KEY_EC_P256,
+    SG_KEY_EC_P384,
+    SG_KEY_EC_P521,
+};
+
+struct sg_jwk {
+    char kid[SG_KID_MAX];
+    size_t kid_len;
+    enum sg_key_type type;
+    int bits;       /* modulus size for RSA, field size for EC */
+    EVP_PKEY *pkey; /* owned */
+};
+
+/*
+ * Builds a public key from one JWK object: `kty` RSA (n, e) or EC (crv
+ * P-256/384/521, x, y). Rejects private members, symmetric keys, RSA
+ * moduli under 2048 bits, even or tiny exponents, and EC points that are
+ * not on the curve. `kid` is copied when present. Returns
+ * SG_ERR_MALFORMED with a message on any problem.
+ */
+SG_MUST_CHECK enum sg_error sg_jwk_parse(const json_t *object, struct sg_jwk *out,
+                                         struct sg_status *status);
+
+/* Frees the key of `jwk` (not jwk itself). */
+void sg_jwk_clear(struct sg_jwk *jwk);
+
+static inline struct sg_slice sg_jwk_kid(const struct sg_jwk *jwk)
+{
+    return sg_slice_make(jwk->kid, jwk->kid_len);
+}
+
+#endif

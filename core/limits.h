@@ -1,0 +1,53 @@
+/*
+ * Every size limit of svidgate, in one place.
+ *
+ * Each limit bounds memory or work that an untrusted sender can cause.
+ * Tests exercise each one at the limit and one past it.
+ */
+#ifndef SVIDGATE_CORE_LIMITS_H
+#define SVIDGATE_CORE_LIMITS_H
+
+/* SPIFFE IDs: a trust domain is a URI host (at most 255 bytes); a whole
+ * ID may be up to 2048 bytes, and longer IDs are rejected as a DoS bound. */
+#define SG_TRUST_DOMAIN_MAX 255
+#define SG_SPIFFE_ID_MAX 2048
+
+/* A JWT-SVID. Real ones are well under 2 KiB; 16 KiB leaves room for
+ * large private claims while bounding the JSON and base64 work. */
+#define SG_JWT_MAX 16384
+
+/* Bytes of a `kid`: SPIRE uses 32-character key IDs. */
+#define SG_KID_MAX 256
+
+/* Largest raw signature: an RSA-8192 signature is 1024 bytes. */
+#define SG_SIGNATURE_MAX 1024
+
+/* Largest RSA modulus accepted in a bundle, in bits. */
+#define SG_RSA_BITS_MAX 8192
+
+/* Requested audiences in one verification request. */
+#define SG_AUDIENCES_MAX 32
+
+/* A trust bundle file or body, its key entries, and loaded trust domains. */
+#define SG_BUNDLE_MAX (1024 * 1024)
+#define SG_BUNDLE_KEYS_MAX 1024
+#define SG_TRUST_DOMAINS_MAX 4096
+
+/* Default leeway for every time check (JWT exp/nbf/iat), in seconds. */
+#define SG_LEEWAY_DEFAULT 30
+#define SG_LEEWAY_MAX 3600
+
+/* HTTP/1.1 requests. The status for each, from the interface contract:
+ * request line over SG_HTTP_URI_MAX -> 414; request line plus headers
+ * over SG_HTTP_HEADER_BYTES_MAX or more than SG_HTTP_HEADER_COUNT_MAX
+ * headers -> 431; body over SG_HTTP_BODY_MAX -> 413. */
+#define SG_HTTP_URI_MAX 4096
+#define SG_HTTP_HEADER_BYTES_MAX 16384
+#define SG_HTTP_HEADER_COUNT_MAX 64
+#define SG_HTTP_BODY_MAX (1024 * 1024)
+
+/* CLI: one input line (a token) of `svidgate verify jwt`. Longer lines
+ * are reported as malformed without being held in memory whole. */
+#define SG_CLI_LINE_MAX SG_JWT_MAX
+
+#endif

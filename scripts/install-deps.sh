@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that svidgate needs to build, run and
+# test, and does nothing when every one is already present.
+#
+# Usage: scripts/install-deps.sh [--test]
+#   --test  also installs what the test suite needs (cmocka, clang for
+#           libFuzzer, python3-jwcrypto and python3-cryptography).
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config ca-certificates
+    liburing-dev libssl-dev openssl libjansson-dev libjemalloc-dev
+    curl
+)
+if [[ "${1:-}" == "--test" ]]; then
+    packages+=(
+        libcmocka-dev clang libclang-rt-14-dev
+        python3 python3-jwcrypto python3-cryptography
+    )
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+    if [[ "$status" != "installed" ]]; then
+        missing+=("$package")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+    sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
