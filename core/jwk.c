@@ -194,10 +194,62 @@ static enum sg_error copy_kid(const json_t *object, struct sg_jwk *out, struct s
     return SG_OK;
 }
 
+/*
+ * The JWK "alg" member (RFC 7517 section 4.4) names the one algorithm a
+ * key is meant for. Only its family is binding, so a key published as
+ * "PS256" still verifies PS384, but never RS256: one RSA key used with
+ * two paddings is a cross-algorithm risk. An EC key's "alg" must name its
+ * own curve ("ES521" is read as the common misspelling of ES512).
+ */
+static enum sg_error apply_alg_member(const json_t *object, struct sg_jwk *out,
+                                      struct sg_status *status)
+{
+    struct sg_slice alg = sg_json_string_slice(json_object_get(object, "alg"));
+    static const struct {
+        const char *name;
+        unsigned family;
+        int ec_bits; /* 0 for RSA algorithms */
+    } names[] = {
+        { "RS256", SG_FAMILY_RS, 0 },   { "RS384", SG_FAMILY_RS, 0 },
+        { "RS512", SG_FAMILY_RS, 0 },   { "PS256", SG_FAMILY_PS, 0 },
+        { "PS384", SG_FAMILY_PS, 0 },   { "PS512", SG_FAMILY_PS, 0 },
+        { "ES256", SG_FAMILY_ES, 256 }, { "ES384", SG_FAMILY_ES, 384 },
+        { "ES512", SG_FAMILY_ES, 521 }, { "ES521", SG_FAMILY_ES, 521 },
+    };
+
+    out->allowed_families = out->type == SG_KEY_RSA ? SG_FAMILY_RS | SG_FAMILY_PS : SG_FAMILY_ES;
+    if (json_object_get(object, "alg") == NULL)
+        return SG_OK;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        bool fits_key = out->type == SG_KEY_RSA ? names[i].ec_bits == 0
+                                                : names[i].ec_bits == out->bits;
+
+        if (sg_slice_eq_cstr(alg, names[i].name) && fits_key) {
+            out->allowed_families = names[i].family;
+            return SG_OK;
+        }
+    }
+    return sg_fail(status, SG_ERR_MALFORMED,
+                   "JWK \"alg\" does not name a signature algorithm for this key type and curve");
+}
+
+static enum sg_error parse_key_material(const json_t *object, struct sg_jwk *out,
+                                        struct sg_status *status)
+{
+    const json_t *kty = json_object_get(object, "kty");
+
+    if (!json_is_string(kty))
+        return sg_fail(status, SG_ERR_MALFORMED, "JWK \"kty\" is missing or not a string");
+    if (sg_json_string_is(kty, "RSA"))
+        return parse_rsa(object, out, status);
+    if (sg_json_string_is(kty, "EC"))
+        return parse_ec(object, out, status);
+    return sg_fail(status, SG_ERR_MALFORMED, "JWK \"kty\" must be \"RSA\" or \"EC\"");
+}
+
 enum sg_error sg_jwk_parse(const json_t *object, struct sg_jwk *out, struct sg_status *status)
 {
-    const json_t *kty;
-
     memset(out, 0, sizeof(*out));
     if (!json_is_object(object))
         return sg_fail(status, SG_ERR_MALFORMED, "JWK is not a JSON object");
@@ -211,15 +263,8 @@ enum sg_error sg_jwk_parse(const json_t *object, struct sg_jwk *out, struct sg_s
     }
 
     SG_GUARD(copy_kid(object, out, status));
-
-    kty = json_object_get(object, "kty");
-    if (!json_is_string(kty))
-        return sg_fail(status, SG_ERR_MALFORMED, "JWK \"kty\" is missing or not a string");
-    if (sg_json_string_is(kty, "RSA"))
-        return parse_rsa(object, out, status);
-    if (sg_json_string_is(kty, "EC"))
-        return parse_ec(object, out, status);
-    return sg_fail(status, SG_ERR_MALFORMED, "JWK \"kty\" must be \"RSA\" or \"EC\"");
+    SG_GUARD(parse_key_material(object, out, status));
+    return apply_alg_member(object, out, status);
 }
 
 void sg_jwk_clear(struct sg_jwk *jwk)

@@ -18,19 +18,29 @@ enum sg_key_type {
     SG_KEY_EC_P521,
 };
 
+/* Signature algorithm families, as a bit mask of what a key may verify. */
+enum sg_alg_family {
+    SG_FAMILY_RS = 1 << 0, /* RSASSA-PKCS1-v1_5 */
+    SG_FAMILY_PS = 1 << 1, /* RSASSA-PSS */
+    SG_FAMILY_ES = 1 << 2, /* ECDSA */
+};
+
 struct sg_jwk {
     char kid[SG_KID_MAX];
     size_t kid_len;
     enum sg_key_type type;
-    int bits;       /* modulus size for RSA, field size for EC */
-    EVP_PKEY *pkey; /* owned */
+    int bits;                  /* modulus size for RSA, field size for EC */
+    unsigned allowed_families; /* enum sg_alg_family bits; narrowed by the JWK "alg" */
+    EVP_PKEY *pkey;            /* owned */
 };
 
 /*
  * Builds a public key from one JWK object: `kty` RSA (n, e) or EC (crv
  * P-256/384/521, x, y). Rejects private members, symmetric keys, RSA
  * moduli under 2048 bits, even or tiny exponents, and EC points that are
- * not on the curve. `kid` is copied when present. Returns
+ * not on the curve. `kid` is copied when present. An `alg` member, when
+ * present, narrows the key to that algorithm's family (RS, PS or ES) and
+ * must agree with an EC key's curve. Returns
  * SG_ERR_MALFORMED with a message on any problem.
  */
 SG_MUST_CHECK enum sg_error sg_jwk_parse(const json_t *object, struct sg_jwk *out,

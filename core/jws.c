@@ -73,8 +73,8 @@ static enum sg_error split_compact(struct sg_slice token, struct sg_slice parts[
 static enum sg_error parse_header_json(struct sg_slice part, struct sg_jws *out,
                                        struct sg_status *status)
 {
-    uint8_t *text;
-    size_t text_len;
+    uint8_t *text = NULL;
+    size_t text_len = 0;
     json_error_t json_error;
 
     SG_GUARD(decode_part(part, "header", &text, &text_len, status));
@@ -148,7 +148,7 @@ static enum sg_error decode_signature(struct sg_slice part, struct sg_jws *out,
 
 enum sg_error sg_jws_parse(struct sg_slice token, struct sg_jws *out, struct sg_status *status)
 {
-    struct sg_slice parts[3];
+    struct sg_slice parts[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
 
     memset(out, 0, sizeof(*out));
     if (token.len > SG_JWT_MAX)

@@ -21,21 +21,22 @@ enum alg_family {
 
 struct alg_info {
     enum alg_family family;
+    unsigned family_bit; /* enum sg_alg_family */
     enum sg_hash hash;
     enum sg_key_type key_type;
     size_t ec_signature_len; /* raw r||s length for ES; 0 otherwise */
 };
 
 static const struct alg_info alg_table[] = {
-    [SG_ALG_RS256] = { FAMILY_RSA_PKCS1, SG_HASH_SHA256, SG_KEY_RSA, 0 },
-    [SG_ALG_RS384] = { FAMILY_RSA_PKCS1, SG_HASH_SHA384, SG_KEY_RSA, 0 },
-    [SG_ALG_RS512] = { FAMILY_RSA_PKCS1, SG_HASH_SHA512, SG_KEY_RSA, 0 },
-    [SG_ALG_PS256] = { FAMILY_RSA_PSS, SG_HASH_SHA256, SG_KEY_RSA, 0 },
-    [SG_ALG_PS384] = { FAMILY_RSA_PSS, SG_HASH_SHA384, SG_KEY_RSA, 0 },
-    [SG_ALG_PS512] = { FAMILY_RSA_PSS, SG_HASH_SHA512, SG_KEY_RSA, 0 },
-    [SG_ALG_ES256] = { FAMILY_ECDSA, SG_HASH_SHA256, SG_KEY_EC_P256, 64 },
-    [SG_ALG_ES384] = { FAMILY_ECDSA, SG_HASH_SHA384, SG_KEY_EC_P384, 96 },
-    [SG_ALG_ES512] = { FAMILY_ECDSA, SG_HASH_SHA512, SG_KEY_EC_P521, 132 },
+    [SG_ALG_RS256] = { FAMILY_RSA_PKCS1, SG_FAMILY_RS, SG_HASH_SHA256, SG_KEY_RSA, 0 },
+    [SG_ALG_RS384] = { FAMILY_RSA_PKCS1, SG_FAMILY_RS, SG_HASH_SHA384, SG_KEY_RSA, 0 },
+    [SG_ALG_RS512] = { FAMILY_RSA_PKCS1, SG_FAMILY_RS, SG_HASH_SHA512, SG_KEY_RSA, 0 },
+    [SG_ALG_PS256] = { FAMILY_RSA_PSS, SG_FAMILY_PS, SG_HASH_SHA256, SG_KEY_RSA, 0 },
+    [SG_ALG_PS384] = { FAMILY_RSA_PSS, SG_FAMILY_PS, SG_HASH_SHA384, SG_KEY_RSA, 0 },
+    [SG_ALG_PS512] = { FAMILY_RSA_PSS, SG_FAMILY_PS, SG_HASH_SHA512, SG_KEY_RSA, 0 },
+    [SG_ALG_ES256] = { FAMILY_ECDSA, SG_FAMILY_ES, SG_HASH_SHA256, SG_KEY_EC_P256, 64 },
+    [SG_ALG_ES384] = { FAMILY_ECDSA, SG_FAMILY_ES, SG_HASH_SHA384, SG_KEY_EC_P384, 96 },
+    [SG_ALG_ES512] = { FAMILY_ECDSA, SG_FAMILY_ES, SG_HASH_SHA512, SG_KEY_EC_P521, 132 },
 };
 
 /* The largest DER ECDSA-Sig-Value for P-521: two 67-byte INTEGERs plus headers. */
@@ -114,6 +115,11 @@ enum sg_error sg_signature_verify(struct sg_verifier *verifier, enum sg_jws_alg 
     if (key->type != info->key_type)
         return sg_fail(status, SG_ERR_UNSUPPORTED_ALG,
                        "JWT \"alg\" %s does not match the type or curve of key \"%.*s\"",
+                       sg_jws_alg_name(alg), (int)key->kid_len, key->kid);
+    if ((key->allowed_families & info->family_bit) == 0)
+        return sg_fail(status, SG_ERR_UNSUPPORTED_ALG,
+                       "JWT \"alg\" %s is not the algorithm family that key \"%.*s\" is "
+                       "published for",
                        sg_jws_alg_name(alg), (int)key->kid_len, key->kid);
 
     if (info->family == FAMILY_ECDSA) {

@@ -3,19 +3,19 @@
 # test, and does nothing when every one is already present.
 #
 # Usage: scripts/install-deps.sh [--test]
-#   --test  also installs what the test suite needs (cmocka, clang for
-#           libFuzzer, python3-jwcrypto and python3-cryptography).
+#   --test  also installs what the test suite needs (cmocka, clang and its
+#           runtime for libFuzzer, python3-jwcrypto).
 set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config ca-certificates
     liburing-dev libssl-dev openssl libjansson-dev libjemalloc-dev
-    curl
+    curl python3 python3-cryptography
 )
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(
         libcmocka-dev clang libclang-rt-14-dev
-        python3 python3-jwcrypto python3-cryptography
+        python3-jwcrypto
     )
 fi
 

@@ -9,7 +9,7 @@ char *sg_test_read_file(const char *path, size_t *len)
 {
     FILE *file = fopen(path, "rb");
     char *data = NULL;
-    long size;
+    long size = 0;
 
     if (file == NULL)
         fail_msg("cannot open %s", path);

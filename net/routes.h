@@ -1,0 +1,48 @@
+/*
+ * The HTTP routes: the response the server sends to each parsed request.
+ *
+ *     GET|HEAD /healthz              200 {"status":"ok"}
+ *     POST     /v1/jwt-svid/verify   200 with a result object
+ *
+ * Any other path is 404 and a known path with another method is 405 with
+ * an Allow header. Error bodies are {"error": code, "message": sentence}
+ * and never echo request bytes, so a token sent to the wrong place does
+ * not come back in a response or a log line.
+ */
+#ifndef SVIDGATE_NET_ROUTES_H
+#define SVIDGATE_NET_ROUTES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/bundle.h"
+#include "core/error.h"
+#include "core/slice.h"
+#include "net/byte_buffer.h"
+#include "net/http_parser.h"
+#include "net/http_response.h"
+
+struct sg_verifier;
+
+/* Per-worker route state, owned by that worker's thread. */
+struct sg_route_context {
+    struct sg_verifier *verifier;          /* this worker's own verifier */
+    const struct sg_trust_set *trust;      /* immutable while the server runs */
+    const struct sg_slice *default_audiences; /* from --audience, used when a body has none */
+    size_t default_audience_count;
+    int64_t leeway;                        /* seconds */
+    struct sg_http_date date;
+    uint64_t verdicts[SG_ERROR_COUNT];     /* verification results by error code */
+};
+
+/*
+ * Responds to one complete request: reads the clock once, runs the route and
+ * appends the whole response to `out`, with "Connection: close" when
+ * request->keep_alive is false. Returns false when the response does not
+ * fit in `out` or memory ran out; the caller then closes the connection.
+ */
+SG_MUST_CHECK bool sg_route_request(struct sg_route_context *context,
+                                    const struct sg_http_request *request,
+                                    struct sg_byte_buffer *out);
+
+#endif

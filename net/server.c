@@ -1,0 +1,203 @@
+/*
+ * Start and stop of the server. The calling thread probes the kernel,
+ * sets every worker up and starts the worker threads with SIGINT and
+ * SIGTERM blocked. Threads inherit the mask, so only this thread takes
+ * those signals, in sigwaitinfo(). After one arrives it wakes each worker
+ * through its eventfd, joins it and frees it.
+ */
+#include "net/server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/verifier.h"
+#include "net/listen_socket.h"
+#include "net/log.h"
+#include "net/uring_probe.h"
+#include "net/worker.h"
+
+#define MESSAGE_MAX 512
+
+struct server {
+    const struct sg_server_config *config;
+    struct sg_listen_address address; /* the bound address once worker 0 is set up */
+    struct sg_worker *workers;
+    size_t initialized; /* workers that need sg_worker_destroy() */
+    size_t started;     /* workers whose thread runs */
+    char message[MESSAGE_MAX];
+};
+
+static enum sg_server_result start_failed(const struct server *server)
+{
+    sg_log(SG_LOG_ERROR, "start failed", "error=\"%s\"", server->message);
+    return SG_SERVER_START_FAILED;
+}
+
+/* Each worker keeps up to SG_WORKER_CONNECTIONS_MAX sockets open. */
+static void raise_file_limit(void)
+{
+    struct rlimit limit;
+
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+/*
+ * Opens worker `index`'s listening socket. With port 0, worker 0 lets
+ * the kernel choose the port and the others bind that same port.
+ */
+static int open_worker_socket(struct server *server, size_t index)
+{
+    int fd = sg_listen_socket_open(&server->address, server->message, sizeof(server->message));
+
+    if (fd >= 0 && index == 0 && !sg_listen_address_of(fd, &server->address)) {
+        snprintf(server->message, sizeof(server->message), "getsockname failed: %s",
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool init_worker(struct server *server, size_t index)
+{
+    const struct sg_server_config *config = server->config;
+    int fd = open_worker_socket(server, index);
+    struct sg_route_context routes = {
+        .trust = config->trust_sets[index],
+        .default_audiences = config->audiences,
+        .default_audience_count = config->audience_count,
+        .leeway = config->leeway,
+    };
+
+    if (fd < 0)
+        return false;
+
+    routes.verifier = sg_verifier_new();
+    server->initialized++;
+    if (!sg_worker_init(&server->workers[index], index, fd, &routes, server->message,
+                        sizeof(server->message)))
+        return false;
+
+    if (routes.verifier == NULL) {
+        snprintf(server->message, sizeof(server->message),
+                 "creating a verifier failed: OpenSSL cannot provide SHA-256/384/512");
+        return false;
+    }
+    return true;
+}
+
+static bool start_workers(struct server *server)
+{
+    for (size_t i = 0; i < server->config->workers; i++) {
+        char name[16];
+        int ret = pthread_create(&server->workers[i].thread, NULL, sg_worker_run, &server->workers[i]);
+
+        if (ret != 0) {
+            snprintf(server->message, sizeof(server->message), "pthread_create failed: %s",
+                     strerror(ret));
+            return false;
+        }
+        server->started++;
+        snprintf(name, sizeof(name), "sg-worker-%u", (unsigned)(i % 10000u));
+        pthread_setname_np(server->workers[i].thread, name);
+    }
+    return true;
+}
+
+static int wait_for_stop_signal(const sigset_t *stop_signals)
+{
+    siginfo_t info;
+    int signo;
+
+    do {
+        signo = sigwaitinfo(stop_signals, &info);
+    } while (signo < 0 && errno == EINTR);
+    return signo;
+}
+
+/* Wakes every started worker, joins it and frees every worker set up. */
+static bool stop_workers(struct server *server)
+{
+    bool failed = false;
+
+    for (size_t i = 0; i < server->started; i++)
+        sg_worker_wake(&server->workers[i]);
+
+    for (size_t i = 0; i < server->started; i++) {
+        pthread_join(server->workers[i].thread, NULL);
+        failed |= server->workers[i].failed;
+    }
+
+    for (size_t i = 0; i < server->initialized; i++)
+        sg_worker_destroy(&server->workers[i]);
+    return !failed;
+}
+
+/* Sets everything up and serves until a stop signal; the caller cleans up. */
+static enum sg_server_result serve(struct server *server, const sigset_t *stop_signals)
+{
+    char address_text[SG_LISTEN_ADDRESS_TEXT_MAX];
+
+    for (size_t i = 0; i < server->config->workers; i++) {
+        if (!init_worker(server, i))
+            return start_failed(server);
+    }
+
+    if (!start_workers(server))
+        return start_failed(server);
+
+    sg_listen_address_format(&server->address, address_text, sizeof(address_text));
+    sg_log(SG_LOG_INFO, "listening", "addr=%s workers=%zu", address_text, server->config->workers);
+
+    int signo = wait_for_stop_signal(stop_signals);
+    sg_log(SG_LOG_INFO, "stopping", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    return SG_SERVER_STOPPED;
+}
+
+enum sg_server_result sg_server_run(const struct sg_server_config *config)
+{
+    struct server server = { .config = config };
+    sigset_t stop_signals;
+    sigset_t old_mask;
+    enum sg_server_result result;
+
+    if (!sg_uring_probe(server.message, sizeof(server.message)))
+        return start_failed(&server);
+
+    if (!sg_listen_address_parse(config->listen, &server.address, server.message,
+                                 sizeof(server.message)))
+        return start_failed(&server);
+
+    server.workers = calloc(config->workers, sizeof(*server.workers));
+    if (server.workers == NULL) {
+        snprintf(server.message, sizeof(server.message), "allocating %zu workers failed",
+                 config->workers);
+        return start_failed(&server);
+    }
+
+    raise_file_limit();
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+    result = serve(&server, &stop_signals);
+    if (!stop_workers(&server) && result == SG_SERVER_STOPPED)
+        result = SG_SERVER_WORKER_FAILED;
+
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    free(server.workers);
+
+    if (result == SG_SERVER_STOPPED)
+        sg_log(SG_LOG_INFO, "stopped", "workers=%zu", config->workers);
+    return result;
+}

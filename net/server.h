@@ -1,0 +1,46 @@
+/*
+ * The HTTP verification server: one worker thread per CPU, each with its
+ * own io_uring and listening socket (see net/worker.h), started and
+ * stopped from the calling thread.
+ */
+#ifndef SVIDGATE_NET_SERVER_H
+#define SVIDGATE_NET_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/bundle.h"
+#include "core/slice.h"
+
+/* Upper bound of --workers. */
+#define SG_SERVER_WORKERS_MAX 1024
+
+struct sg_server_config {
+    const char *listen;  /* HOST:PORT; port 0 picks a free port */
+    size_t workers;      /* 1 .. SG_SERVER_WORKERS_MAX */
+
+    /* One trust set per worker, so that no OpenSSL key object is shared
+     * between threads; each is read-only while the server runs. */
+    const struct sg_trust_set *const *trust_sets;
+
+    const struct sg_slice *audiences; /* --audience defaults; may be empty */
+    size_t audience_count;
+    int64_t leeway;                   /* seconds */
+};
+
+enum sg_server_result {
+    SG_SERVER_STOPPED,       /* stopped by SIGINT or SIGTERM */
+    SG_SERVER_START_FAILED,  /* bad address, missing kernel feature, ...; logged */
+    SG_SERVER_WORKER_FAILED, /* a worker hit a fatal ring error; logged */
+};
+
+/*
+ * Checks the kernel, binds every worker's socket, logs
+ * `level=info msg="listening" addr=HOST:PORT workers=N` with the bound
+ * address, and serves until SIGINT or SIGTERM. Then each worker leaves
+ * its loop, and every socket, ring and buffer is freed before returning.
+ * The calling thread's signal mask is restored on return.
+ */
+enum sg_server_result sg_server_run(const struct sg_server_config *config);
+
+#endif

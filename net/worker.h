@@ -1,0 +1,87 @@
+/*
+ * One server worker: a thread with its own io_uring, its own
+ * SO_REUSEPORT listening socket, its connections and their buffers.
+ * Workers share nothing writable; the kernel spreads new connections
+ * over their listening sockets.
+ */
+#ifndef SVIDGATE_NET_WORKER_H
+#define SVIDGATE_NET_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <liburing.h>
+#include <pthread.h>
+
+#include "core/error.h"
+#include "net/conn.h"
+#include "net/routes.h"
+
+/* Connections one worker serves at once; more are accepted and closed. */
+#define SG_WORKER_CONNECTIONS_MAX 4096
+
+/* Receive buffers in a worker's provided-buffer ring (a power of two),
+ * each SG_RECV_BUFFER_SIZE bytes, and the ring's buffer group id. */
+#define SG_WORKER_BUFFER_COUNT 256
+#define SG_WORKER_BUFFER_GROUP 0
+
+/* The fields are the worker thread's own, apart from those marked. */
+struct sg_worker {
+    pthread_t thread;    /* set and joined by the server thread */
+    size_t index;
+    struct io_uring ring;
+    bool ring_ready;
+    int listen_fd;
+    int wake_fd;         /* eventfd; the only field another thread touches (by write) */
+    uint64_t wake_value; /* the eventfd read lands here */
+
+    struct io_uring_buf_ring *buffer_ring; /* mmap'd, shared with the kernel */
+    size_t buffer_ring_bytes;
+    bool buffer_ring_registered;
+    uint8_t *buffers; /* SG_WORKER_BUFFER_COUNT receive buffers, back to back */
+
+    struct sg_conn *conns;  /* SG_WORKER_CONNECTIONS_MAX slots */
+    uint32_t *free_slots;   /* stack of free slot indexes */
+    size_t free_count;
+
+    struct __kernel_timespec tick_interval;
+    int64_t now;            /* CLOCK_MONOTONIC seconds, read once per loop turn */
+    bool stopping;
+    bool failed;            /* read by the server thread after pthread_join() */
+    bool accept_armed;
+    bool accept_rearm_on_tick;
+
+    struct sg_route_context routes;
+
+    uint64_t accept_errors;       /* since the last tick's log line */
+    int last_accept_error;
+    uint64_t connections_refused; /* since the last tick's log line */
+};
+
+/*
+ * Sets up `worker` on `listen_fd`: ring, provided-buffer ring, connection
+ * slots. The worker owns `listen_fd` and routes->verifier from now on,
+ * even when this fails. Runs on the
+ * server thread before the worker thread starts. On failure writes a
+ * message naming the step to `message`; call sg_worker_destroy() either
+ * way.
+ */
+SG_MUST_CHECK bool sg_worker_init(struct sg_worker *worker, size_t index, int listen_fd,
+                                  const struct sg_route_context *routes, char *message,
+                                  size_t message_size);
+
+/*
+ * The worker thread: serves until sg_worker_wake() or a fatal ring
+ * error. On a fatal error it sets worker->failed, logs it and sends
+ * SIGTERM to the process so that the server stops as a whole.
+ */
+void *sg_worker_run(void *worker);
+
+/* Asks the worker to leave its loop; callable from any thread. */
+void sg_worker_wake(struct sg_worker *worker);
+
+/* Closes every socket and frees everything; the thread must have ended. */
+void sg_worker_destroy(struct sg_worker *worker);
+
+#endif
