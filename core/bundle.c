@@ -232,8 +232,8 @@ static enum sg_error parse_json_bundle(struct sg_slice trust_domain, struct sg_s
     const json_t *entry;
 
     if (root == NULL)
-        return sg_fail(status, SG_ERR_MALFORMED, "bundle is not valid JSON: %s (line %d)",
-                       json_error.text, json_error.line);
+        return sg_fail(status, SG_ERR_MALFORMED, "bundle %s (line %d, column %d)",
+                       sg_json_error_reason(&json_error), json_error.line, json_error.column);
 
     if (!json_is_object(root) || !json_is_array(keys)) {
         err = sg_fail(status, SG_ERR_MALFORMED, "bundle has no \"keys\" array");

@@ -82,8 +82,8 @@ static enum sg_error parse_header_json(struct sg_slice part, struct sg_jws *out,
     free(text);
 
     if (out->header == NULL)
-        return sg_fail(status, SG_ERR_MALFORMED, "JWT header is not valid JSON: %s",
-                       json_error.text);
+        return sg_fail(status, SG_ERR_MALFORMED, "JWT header %s (column %d)",
+                       sg_json_error_reason(&json_error), json_error.column);
     if (!json_is_object(out->header))
         return sg_fail(status, SG_ERR_MALFORMED, "JWT header is not a JSON object");
     return SG_OK;

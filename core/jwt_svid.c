@@ -21,8 +21,8 @@ static enum sg_error parse_claims(const struct sg_jws *jws, struct sg_jwt_svid *
 
     out->claims = sg_json_parse(sg_slice_make(jws->payload, jws->payload_len), &json_error);
     if (out->claims == NULL)
-        return sg_fail(&out->status, SG_ERR_MALFORMED, "JWT claims are not valid JSON: %s",
-                       json_error.text);
+        return sg_fail(&out->status, SG_ERR_MALFORMED, "JWT claims %s (column %d)",
+                       sg_json_error_reason(&json_error), json_error.column);
     if (!json_is_object(out->claims))
         return sg_fail(&out->status, SG_ERR_MALFORMED, "JWT claims are not a JSON object");
     return SG_OK;
