@@ -1,9 +1,9 @@
 /*
  * Compact JWS parsing and the JOSE header rules for JWT-SVIDs.
  *
- * The header is decided before anything else is trusted: the token must
- * split into exactly three parts, the header must be a JSON object
- * without duplicate members, and `alg` must be on the allowlist before
+ * The header is checked before anything else is trusted. The token must
+ * split into exactly three parts, and the header must be a JSON object
+ * without duplicate members. Then `alg` must be on the allowlist before
  * any other member is looked at (JWT-SVID section 2.1).
  */
 #include "core/jws.h"
@@ -23,8 +23,8 @@ static const char *const alg_names[] = {
 #define ALG_COUNT (sizeof(alg_names) / sizeof(alg_names[0]))
 
 /*
- * Header members a JWT-SVID must not carry. `crit` would demand
- * extensions we do not implement; `jwk`, `jku`, `x5c` and `x5u` offer a
+ * Header members a JWT-SVID must not carry. `crit` demands extensions
+ * that svidgate does not implement. `jwk`, `jku`, `x5c` and `x5u` offer a
  * key from the token itself, and `b64` changes what is signed.
  */
 static const char *const forbidden_header_members[] = { "crit", "jwk", "jku", "x5c", "x5u", "b64" };
