@@ -263,12 +263,21 @@ enum sg_error sg_jwk_parse(const json_t *object, struct sg_jwk *out, struct sg_s
     }
 
     SG_GUARD(copy_kid(object, out, status));
-    SG_GUARD(parse_key_material(object, out, status));
-    return apply_alg_member(object, out, status);
+    if (parse_key_material(object, out, status) != SG_OK ||
+        apply_alg_member(object, out, status) != SG_OK ||
+        sg_jwk_prepare_verify(out, status) != SG_OK) {
+        sg_jwk_clear(out);
+        return status->error;
+    }
+    return SG_OK;
 }
 
 void sg_jwk_clear(struct sg_jwk *jwk)
 {
+    for (int i = 0; i < SG_JWS_ALG_COUNT; i++) {
+        EVP_PKEY_CTX_free(jwk->verify_ctx[i]);
+        jwk->verify_ctx[i] = NULL;
+    }
     EVP_PKEY_free(jwk->pkey);
     jwk->pkey = NULL;
 }

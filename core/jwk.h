@@ -25,6 +25,9 @@ enum sg_alg_family {
     SG_FAMILY_ES = 1 << 2, /* ECDSA */
 };
 
+/* Number of JWS algorithms on the allowlist (enum sg_jws_alg in core/jws.h). */
+#define SG_JWS_ALG_COUNT 9
+
 struct sg_jwk {
     char kid[SG_KID_MAX];
     size_t kid_len;
@@ -32,6 +35,14 @@ struct sg_jwk {
     int bits;                  /* modulus size for RSA, field size for EC */
     unsigned allowed_families; /* enum sg_alg_family bits; narrowed by the JWK "alg" */
     EVP_PKEY *pkey;            /* owned */
+
+    /*
+     * Verify contexts prepared at load time, one per algorithm this key
+     * may verify (NULL for the others), so that a verification fetches
+     * nothing from OpenSSL's provider tables. They carry per-call state:
+     * a key is used by one thread at a time.
+     */
+    EVP_PKEY_CTX *verify_ctx[SG_JWS_ALG_COUNT];
 };
 
 /*
@@ -46,7 +57,14 @@ struct sg_jwk {
 SG_MUST_CHECK enum sg_error sg_jwk_parse(const json_t *object, struct sg_jwk *out,
                                          struct sg_status *status);
 
-/* Frees the key of `jwk` (not jwk itself). */
+/*
+ * Prepares jwk->verify_ctx for every algorithm the key's type, curve and
+ * allowed families admit. Called by sg_jwk_parse; defined in
+ * core/signature.c next to the algorithm table.
+ */
+SG_MUST_CHECK enum sg_error sg_jwk_prepare_verify(struct sg_jwk *jwk, struct sg_status *status);
+
+/* Frees the key of `jwk` and its verify contexts (not jwk itself). */
 void sg_jwk_clear(struct sg_jwk *jwk);
 
 static inline struct sg_slice sg_jwk_kid(const struct sg_jwk *jwk)

@@ -80,26 +80,83 @@ static bool configure_pss(EVP_PKEY_CTX *pkey_ctx, const EVP_MD *digest)
            EVP_PKEY_CTX_set_rsa_mgf1_md(pkey_ctx, digest) > 0;
 }
 
-/* Runs one EVP_DigestVerify; true only on a verified signature. */
-static bool digest_verify(struct sg_verifier *verifier, const struct alg_info *info,
-                          EVP_PKEY *pkey, struct sg_slice message, struct sg_slice signature)
+_Static_assert(sizeof(alg_table) / sizeof(alg_table[0]) == SG_JWS_ALG_COUNT,
+               "alg_table covers every JWS algorithm");
+
+/* Digests for preparing contexts at load time; verification uses the verifier's. */
+static const EVP_MD *load_time_digest(enum sg_hash hash)
 {
-    const EVP_MD *digest = verifier->digests[info->hash];
-    EVP_PKEY_CTX *pkey_ctx = NULL;
-    int verified;
+    switch (hash) {
+    case SG_HASH_SHA256:
+        return EVP_sha256();
+    case SG_HASH_SHA384:
+        return EVP_sha384();
+    case SG_HASH_SHA512:
+        return EVP_sha512();
+    case SG_HASH_COUNT:
+        break;
+    }
+    return NULL;
+}
 
-    EVP_MD_CTX_reset(verifier->md_ctx);
-    if (EVP_DigestVerifyInit(verifier->md_ctx, &pkey_ctx, digest, NULL, pkey) != 1)
-        return false;
-    if (info->family == FAMILY_RSA_PSS && !configure_pss(pkey_ctx, digest))
-        return false;
-    if (info->family == FAMILY_RSA_PKCS1 &&
-        EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PADDING) <= 0)
+static bool key_fits(const struct sg_jwk *key, const struct alg_info *info)
+{
+    return key->type == info->key_type && (key->allowed_families & info->family_bit) != 0;
+}
+
+/* Creates a verify context over a precomputed digest for one algorithm. */
+static EVP_PKEY_CTX *new_verify_ctx(EVP_PKEY *pkey, const struct alg_info *info)
+{
+    const EVP_MD *digest = load_time_digest(info->hash);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    bool ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+              EVP_PKEY_CTX_set_signature_md(ctx, digest) > 0;
+
+    if (ok && info->family == FAMILY_RSA_PKCS1)
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
+    if (ok && info->family == FAMILY_RSA_PSS)
+        ok = configure_pss(ctx, digest);
+    if (!ok) {
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ctx;
+}
+
+enum sg_error sg_jwk_prepare_verify(struct sg_jwk *jwk, struct sg_status *status)
+{
+    for (int alg = 0; alg < SG_JWS_ALG_COUNT; alg++) {
+        if (!key_fits(jwk, &alg_table[alg]))
+            continue;
+        jwk->verify_ctx[alg] = new_verify_ctx(jwk->pkey, &alg_table[alg]);
+        if (jwk->verify_ctx[alg] == NULL)
+            return sg_fail(status, SG_ERR_INTERNAL,
+                           "OpenSSL cannot prepare %s verification for this key",
+                           sg_jws_alg_name((enum sg_jws_alg)alg));
+    }
+    return SG_OK;
+}
+
+/*
+ * Hashes the message with the thread's digest context, then verifies the
+ * signature over that digest with the key's prepared context. Splitting
+ * the two avoids EVP_DigestVerifyInit, which fetches the signature
+ * algorithm from the provider tables (under a lock) on every call.
+ */
+static bool digest_verify(struct sg_verifier *verifier, const struct alg_info *info,
+                          EVP_PKEY_CTX *verify_ctx, struct sg_slice message,
+                          struct sg_slice signature)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+
+    if (EVP_DigestInit_ex(verifier->md_ctx, verifier->digests[info->hash], NULL) != 1 ||
+        EVP_DigestUpdate(verifier->md_ctx, message.ptr, message.len) != 1 ||
+        EVP_DigestFinal_ex(verifier->md_ctx, digest, &digest_len) != 1)
         return false;
 
-    verified = EVP_DigestVerify(verifier->md_ctx, signature.ptr, signature.len, message.ptr,
-                                message.len);
-    return verified == 1;
+    return EVP_PKEY_verify(verify_ctx, signature.ptr, signature.len, digest, digest_len) == 1;
 }
 
 enum sg_error sg_signature_verify(struct sg_verifier *verifier, enum sg_jws_alg alg,
@@ -121,6 +178,9 @@ enum sg_error sg_signature_verify(struct sg_verifier *verifier, enum sg_jws_alg 
                        "JWT \"alg\" %s is not the algorithm family that key \"%.*s\" is "
                        "published for",
                        sg_jws_alg_name(alg), (int)key->kid_len, key->kid);
+    if (key->verify_ctx[alg] == NULL)
+        return sg_fail(status, SG_ERR_INTERNAL, "key \"%.*s\" has no prepared %s context",
+                       (int)key->kid_len, key->kid, sg_jws_alg_name(alg));
 
     if (info->family == FAMILY_ECDSA) {
         /* RFC 7518 section 3.4: exactly 64, 96 or 132 bytes, never DER. */
@@ -135,7 +195,7 @@ enum sg_error sg_signature_verify(struct sg_verifier *verifier, enum sg_jws_alg 
         signature = sg_slice_make(der, der_len);
     }
 
-    verified = digest_verify(verifier, info, key->pkey, message, signature);
+    verified = digest_verify(verifier, info, key->verify_ctx[alg], message, signature);
     if (!verified) {
         ERR_clear_error();
         return sg_fail(status, SG_ERR_BAD_SIGNATURE, "%s signature does not verify",
