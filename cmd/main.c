@@ -5,7 +5,7 @@
 #include "cmd/commands.h"
 
 static const char usage_text[] =
-    "usage: svidgate serve  [--listen HOST:PORT] [--workers N] [--bundle TD=PATH]...\n"
+    "usage: svidgate serve  [--listen HOST:PORT] [--workers N] --bundle TD=PATH...\n"
     "                       [--audience AUD]... [--leeway SECONDS]\n"
     "       svidgate verify jwt --bundle TD=PATH... --audience AUD... [--leeway SECONDS]\n"
     "                       [--now UNIX_SECONDS] [FILE|-]...\n"
@@ -23,8 +23,12 @@ static int print_usage(FILE *stream, int status)
 
 static int run_verify(int argc, char **argv)
 {
-    if (argc < 2)
+    if (argc < 2) {
+        fputs("svidgate: verify needs a credential kind: 'verify jwt'\n", stderr);
         return print_usage(stderr, SG_EXIT_USAGE);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return print_usage(stdout, SG_EXIT_OK);
     if (strcmp(argv[1], "jwt") == 0)
         return sg_cmd_verify_jwt(argc - 1, argv + 1);
     if (strcmp(argv[1], "x509") == 0) {
@@ -37,8 +41,10 @@ static int run_verify(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
+    if (argc < 2) {
+        fputs("svidgate: a command is required\n", stderr);
         return print_usage(stderr, SG_EXIT_USAGE);
+    }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return print_usage(stdout, SG_EXIT_OK);
     if (strcmp(argv[1], "--version") == 0) {

@@ -1,11 +1,49 @@
 #include "cmd/options.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/limits.h"
+
+static const struct option *find_exact(const struct option *options, const char *name,
+                                       size_t name_len)
+{
+    for (const struct option *entry = options; entry->name != NULL; entry++) {
+        if (strlen(entry->name) == name_len && strncmp(entry->name, name, name_len) == 0)
+            return entry;
+    }
+    return NULL;
+}
+
+bool sg_options_check_names(int argc, char **argv, const struct option *options,
+                            const char *command)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *name = arg + 2;
+        size_t name_len = strcspn(name, "=");
+        const struct option *entry;
+
+        if (strcmp(arg, "--") == 0)
+            break;
+        if (strncmp(arg, "--", 2) != 0)
+            continue;
+
+        entry = find_exact(options, name, name_len);
+        if (entry == NULL) {
+            fprintf(stderr, "svidgate: %s: unknown option --%.*s\n", command, (int)name_len,
+                    name);
+            return false;
+        }
+        /* A separate value ("--audience VALUE") is not an option name. */
+        if (entry->has_arg == required_argument && name[name_len] != '=')
+            i++;
+    }
+    return true;
+}
 
 bool sg_option_add_bundle(struct sg_bundle_list *list, const char *arg)
 {

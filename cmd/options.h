@@ -20,6 +20,17 @@ struct sg_audience_list {
     size_t count;
 };
 
+struct option;
+
+/*
+ * Checks that every "--name" in argv names an entry of `options` exactly.
+ * getopt_long() alone accepts unambiguous abbreviations such as --aud,
+ * which a later option could make ambiguous and break scripts. Prints
+ * "svidgate: COMMAND: unknown option --x" and returns false otherwise.
+ */
+bool sg_options_check_names(int argc, char **argv, const struct option *options,
+                            const char *command);
+
 /* Each returns false after printing a message that names the bad value. */
 bool sg_option_add_bundle(struct sg_bundle_list *list, const char *arg);
 bool sg_option_add_audience(struct sg_audience_list *list, const char *arg);

@@ -104,10 +104,10 @@ static bool apply_option(struct serve_config *config, int option, int index, con
         fprintf(stderr, "svidgate: serve --%s is not supported yet\n", long_options[index].name);
         return false;
     case ':':
-        fprintf(stderr, "svidgate: serve option %s needs a value\n", word);
+        fprintf(stderr, "svidgate: serve: option %s needs a value\n", word);
         return false;
     default:
-        fprintf(stderr, "svidgate: serve does not know the option %s\n", word);
+        fprintf(stderr, "svidgate: serve: unknown option %s\n", word);
         return false;
     }
 }
@@ -121,6 +121,8 @@ static int parse_args(int argc, char **argv, struct serve_config *config)
     config->listen = "127.0.0.1:8080";
     config->workers = default_workers();
     config->leeway = SG_LEEWAY_DEFAULT;
+    if (!sg_options_check_names(argc, argv, long_options, "serve"))
+        goto usage;
 
     optind = 1;
     opterr = 0;

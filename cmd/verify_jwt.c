@@ -5,6 +5,7 @@
  * result line on standard output, in input order. Exit status: 0 when
  * every token verified, 1 when any did not, 2 on a usage error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,18 @@ static const char verify_jwt_usage[] =
     "Verifies JWT-SVIDs, one per line, and prints one JSON result object per token\n"
     "(JSON Lines, in input order). Reads standard input when no FILE or '-' is given.\n"
     "\n"
-    "  --bundle TD=PATH     trust bundle of trust domain TD: SPIFFE bundle JSON or PEM\n"
-    "  --audience AUD       expected audience; at least one is required\n"
-    "  --leeway SECONDS     clock skew allowed on exp, nbf and iat (default 30)\n"
+    "  --bundle TD=PATH     trust bundle of trust domain TD (a name such as example.org,\n"
+    "                       or spiffe://example.org): SPIFFE bundle JSON or PEM;\n"
+    "                       repeatable, at least one is required\n"
+    "  --audience AUD       expected audience; repeatable, at least one is required,\n"
+    "                       and a token passes when any one is in its aud\n"
+    "  --leeway SECONDS     clock skew allowed on exp, nbf and iat, 0 to 3600\n"
+    "                       (default 30)\n"
     "  --now UNIX_SECONDS   verify as of this time instead of the system clock\n"
     "\n"
-    "Exit status: 0 every token verified, 1 some token did not, 2 usage error.\n";
+    "Exit status: 0 every token verified (also when there was none), 1 some token\n"
+    "did not, 2 usage or configuration error, or an input file that cannot be read\n"
+    "(results of the inputs before it are still printed).\n";
 
 struct verify_jwt_config {
     struct sg_bundle_list bundles;
@@ -65,8 +72,14 @@ static int parse_args(int argc, char **argv, struct verify_jwt_config *config)
 
     config->options.now = (int64_t)time(NULL);
     config->options.leeway = SG_LEEWAY_DEFAULT;
+    if (!sg_options_check_names(argc, argv, long_options, "verify jwt")) {
+        fputs("Run 'svidgate verify jwt --help' for usage.\n", stderr);
+        return SG_EXIT_USAGE;
+    }
+
     optind = 1;
-    while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
         bool ok = true;
 
         if (option == OPT_BUNDLE)
@@ -81,16 +94,28 @@ static int parse_args(int argc, char **argv, struct verify_jwt_config *config)
         else if (option == OPT_HELP) {
             fputs(verify_jwt_usage, stdout);
             return SG_EXIT_OK;
-        } else
+        } else if (option == ':') {
+            fprintf(stderr, "svidgate: verify jwt: option %s needs a value\n", argv[optind - 1]);
             ok = false;
+        } else {
+            fprintf(stderr, "svidgate: verify jwt: unknown option %s\n", argv[optind - 1]);
+            ok = false;
+        }
         if (!ok) {
             fputs("Run 'svidgate verify jwt --help' for usage.\n", stderr);
             return SG_EXIT_USAGE;
         }
     }
 
-    if (config->bundles.count == 0 || config->audiences.count == 0) {
-        fputs("svidgate: verify jwt needs at least one --bundle and one --audience\n", stderr);
+    if (config->bundles.count == 0) {
+        fputs("svidgate: verify jwt: --bundle TD=PATH is required; tokens are checked only "
+              "against the bundle of their own trust domain\n", stderr);
+        fputs("Run 'svidgate verify jwt --help' for usage.\n", stderr);
+        return SG_EXIT_USAGE;
+    }
+    if (config->audiences.count == 0) {
+        fputs("svidgate: verify jwt: --audience AUD is required; a JWT-SVID is never accepted "
+              "without an expected audience\n", stderr);
         fputs("Run 'svidgate verify jwt --help' for usage.\n", stderr);
         return SG_EXIT_USAGE;
     }
@@ -146,7 +171,7 @@ static bool verify_input(struct verify_jwt_run *run, const char *name)
     enum sg_line_result result = SG_LINE_ERROR;
 
     if (file == NULL) {
-        perror(name);
+        fprintf(stderr, "svidgate: cannot open input file %s: %s\n", name, strerror(errno));
         return false;
     }
     if (sg_line_reader_init(&reader, file, SG_CLI_LINE_MAX)) {

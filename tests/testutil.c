@@ -29,6 +29,9 @@ const char *sg_test_vectors_dir(void)
 {
     static char path[4096];
     const char *configured = getenv("SVIDGATE_VECTORS");
+
+    if (configured == NULL || configured[0] == '\0')
+        configured = getenv("SVIDGATE_VECTORS_DEFAULT");
     const char *ci = getenv("CI");
     struct stat info;
 

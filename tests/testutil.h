@@ -21,8 +21,8 @@
 char *sg_test_read_file(const char *path, size_t *len);
 
 /*
- * Returns the public vectors folder (../shared/vectors beside the
- * checkout, or $SVIDGATE_VECTORS). When it is absent, the process exits
+ * Returns the public vectors folder: $SVIDGATE_VECTORS, else
+ * $SVIDGATE_VECTORS_DEFAULT (set by ctest), else ../shared/vectors. When it is absent, the process exits
  * with 77 (skipped) and a message, or with 1 when CI=true.
  */
 const char *sg_test_vectors_dir(void);

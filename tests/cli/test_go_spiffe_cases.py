@@ -34,8 +34,8 @@ TRUST_DOMAIN = "trustdomain"
 SUBJECT = "spiffe://trustdomain/host"
 AUDIENCE = "audience"
 
-VECTORS = os.environ.get("SVIDGATE_VECTORS") or os.path.join(
-    harness.SOURCE_DIR, "..", "shared", "vectors")
+VECTORS = (os.environ.get("SVIDGATE_VECTORS") or os.environ.get("SVIDGATE_VECTORS_DEFAULT")
+           or os.path.join(harness.SOURCE_DIR, "..", "shared", "vectors"))
 GO_SPIFFE = os.path.join(VECTORS, "go-spiffe")
 
 # sha256 of each file as published in go-spiffe v2.8.1
