@@ -165,26 +165,34 @@ static void add_entry(struct sg_bundle *bundle, const json_t *entry)
         bundle->skipped[reason]++;
 }
 
-/*
- * A kid shared by two jwt-svid entries is ambiguous: every entry with it
- * is dropped, so a token naming it fails as unknown_key.
- */
-static void drop_duplicate_kids(struct sg_bundle *bundle)
+/* Counts the jwt-svid and wit-svid entries of `keys` whose kid is `kid`. */
+static size_t count_kid_claims(const json_t *keys, struct sg_slice kid)
 {
-    bool *duplicate = calloc(bundle->jwt_key_count ? bundle->jwt_key_count : 1, sizeof(bool));
+    size_t index, count = 0;
+    const json_t *entry;
+
+    json_array_foreach(keys, index, entry) {
+        const json_t *use = json_object_get(entry, "use");
+
+        if ((sg_json_string_is(use, "jwt-svid") || sg_json_string_is(use, "wit-svid")) &&
+            sg_slice_eq(sg_json_string_slice(json_object_get(entry, "kid")), kid))
+            count++;
+    }
+    return count;
+}
+
+/*
+ * A kid named by two entries is ambiguous, so every jwt-svid key with it
+ * is dropped and a token naming it fails as unknown_key. Entries that
+ * were skipped as unusable still count, and so do wit-svid entries, whose
+ * kids must be unique across both uses.
+ */
+static void drop_duplicate_kids(struct sg_bundle *bundle, const json_t *keys)
+{
     size_t kept = 0;
 
-    if (duplicate == NULL)
-        return;
     for (size_t i = 0; i < bundle->jwt_key_count; i++) {
-        for (size_t j = i + 1; j < bundle->jwt_key_count; j++) {
-            if (sg_slice_eq(sg_jwk_kid(&bundle->jwt_keys[i]), sg_jwk_kid(&bundle->jwt_keys[j])))
-                duplicate[i] = duplicate[j] = true;
-        }
-    }
-
-    for (size_t i = 0; i < bundle->jwt_key_count; i++) {
-        if (duplicate[i]) {
+        if (count_kid_claims(keys, sg_jwk_kid(&bundle->jwt_keys[i])) > 1) {
             sg_jwk_clear(&bundle->jwt_keys[i]);
             bundle->skipped[SG_SKIP_DUPLICATE_KID]++;
         } else {
@@ -192,7 +200,6 @@ static void drop_duplicate_kids(struct sg_bundle *bundle)
         }
     }
     bundle->jwt_key_count = kept;
-    free(duplicate);
 }
 
 /* Reads spiffe_sequence (section 4.1.1) and spiffe_refresh_hint (4.1.2). */
@@ -256,7 +263,7 @@ static enum sg_error parse_json_bundle(struct sg_slice trust_domain, struct sg_s
 
     json_array_foreach(keys, index, entry)
         add_entry(bundle, entry);
-    drop_duplicate_kids(bundle);
+    drop_duplicate_kids(bundle, keys);
 
 done:
     json_decref(root);

@@ -46,6 +46,12 @@
 #define SG_HTTP_HEADER_COUNT_MAX 64
 #define SG_HTTP_BODY_MAX (1024 * 1024)
 
+/* Input and output buffers that one worker's connections may hold in all.
+ * Each connection may buffer about one maximum-size request, so without
+ * this bound idle clients with half-sent bodies could pin gigabytes. A
+ * connection whose buffer cannot grow within it is closed. */
+#define SG_HTTP_WORKER_BUFFER_MAX (128 * 1024 * 1024)
+
 /* CLI: one input line (a token) of `svidgate verify jwt`. Longer lines
  * are reported as malformed without being held in memory whole. */
 #define SG_CLI_LINE_MAX SG_JWT_MAX

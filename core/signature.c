@@ -193,6 +193,11 @@ enum sg_error sg_signature_verify(struct sg_verifier *verifier, enum sg_jws_alg 
             return sg_fail(status, SG_ERR_INTERNAL, "cannot re-encode the ECDSA signature");
         }
         signature = sg_slice_make(der, der_len);
+    } else if (signature.len != (size_t)EVP_PKEY_get_size(key->pkey)) {
+        /* RFC 8017 sections 8.1.2 and 8.2.2: exactly k octets, so one
+         * token never has a second spelling with a leading zero dropped. */
+        return sg_fail(status, SG_ERR_BAD_SIGNATURE, "%s signature must be %d bytes; it is %zu bytes",
+                       sg_jws_alg_name(alg), EVP_PKEY_get_size(key->pkey), signature.len);
     }
 
     verified = digest_verify(verifier, info, key->verify_ctx[alg], message, signature);

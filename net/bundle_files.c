@@ -2,10 +2,12 @@
 #include "net/bundle_files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/spiffe_id.h"
 
@@ -44,32 +46,52 @@ void sg_bundle_file_clear(struct sg_bundle_file *file)
     file->path = NULL;
 }
 
-/* Reads a whole regular file of at most SG_BUNDLE_MAX bytes. */
+/* Reads exactly len bytes from fd; false on an error or a short file. */
+static bool read_all(int fd, char *buffer, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t got = read(fd, buffer + done, len - done);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        done += (size_t)got;
+    }
+    return true;
+}
+
+/*
+ * Reads a whole regular file of at most SG_BUNDLE_MAX bytes. The file is
+ * opened non-blocking and checked with fstat before any read, so a FIFO
+ * or device given by mistake is rejected instead of blocking start-up.
+ */
 static enum sg_error read_bundle_file(const char *path, char **data, size_t *len,
                                       struct sg_status *status)
 {
-    FILE *file = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat info;
     char *buffer;
 
-    if (file == NULL)
+    if (fd < 0)
         return sg_fail(status, SG_ERR_MALFORMED, "cannot open bundle file %s: %s", path,
                        strerror(errno));
-    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode) ||
-        info.st_size > SG_BUNDLE_MAX) {
-        fclose(file);
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size > SG_BUNDLE_MAX) {
+        close(fd);
         return sg_fail(status, SG_ERR_MALFORMED,
                        "bundle file %s is not a regular file of at most %d bytes", path,
                        SG_BUNDLE_MAX);
     }
 
     buffer = malloc((size_t)info.st_size + 1);
-    if (buffer == NULL || fread(buffer, 1, (size_t)info.st_size, file) != (size_t)info.st_size) {
+    if (buffer == NULL || !read_all(fd, buffer, (size_t)info.st_size)) {
         free(buffer);
-        fclose(file);
+        close(fd);
         return sg_fail(status, SG_ERR_MALFORMED, "cannot read bundle file %s", path);
     }
-    fclose(file);
+    close(fd);
     *data = buffer;
     *len = (size_t)info.st_size;
     return SG_OK;

@@ -24,9 +24,15 @@ static bool reserve(struct sg_byte_buffer *buffer, size_t extra)
     if (cap > buffer->max)
         cap = buffer->max;
 
+    size_t growth = cap - buffer->cap;
+    if (buffer->budget != NULL && growth > buffer->budget->max - buffer->budget->used)
+        return false;
+
     uint8_t *grown = realloc(buffer->data, cap);
     if (grown == NULL)
         return false;
+    if (buffer->budget != NULL)
+        buffer->budget->used += growth;
     buffer->data = grown;
     buffer->cap = cap;
     return true;
@@ -76,6 +82,8 @@ void sg_byte_buffer_consume(struct sg_byte_buffer *buffer, size_t len)
 
 void sg_byte_buffer_release(struct sg_byte_buffer *buffer)
 {
+    if (buffer->budget != NULL)
+        buffer->budget->used -= buffer->cap;
     free(buffer->data);
-    sg_byte_buffer_init(buffer, buffer->max);
+    sg_byte_buffer_init(buffer, buffer->max, buffer->budget);
 }

@@ -4,7 +4,7 @@
 
 #include "net/http_response.h"
 
-void sg_conn_open(struct sg_conn *conn, int fd, int64_t now)
+void sg_conn_open(struct sg_conn *conn, int fd, int64_t now, struct sg_byte_budget *budget)
 {
     uint32_t generation = conn->generation;
 
@@ -14,8 +14,8 @@ void sg_conn_open(struct sg_conn *conn, int fd, int64_t now)
     conn->state = SG_CONN_OPEN;
     conn->deadline = now + SG_CONN_IDLE_TIMEOUT;
     sg_http_parser_init(&conn->parser);
-    sg_byte_buffer_init(&conn->in, SG_CONN_INPUT_MAX);
-    sg_byte_buffer_init(&conn->out, SG_CONN_OUTPUT_MAX);
+    sg_byte_buffer_init(&conn->in, SG_CONN_INPUT_MAX, budget);
+    sg_byte_buffer_init(&conn->out, SG_CONN_OUTPUT_MAX, budget);
 }
 
 /* Responds to a request the parser rejected, and ends the connection after it. */

@@ -82,7 +82,7 @@ struct sg_conn {
 };
 
 /* Turns a free slot into an OPEN connection on `fd`. */
-void sg_conn_open(struct sg_conn *conn, int fd, int64_t now);
+void sg_conn_open(struct sg_conn *conn, int fd, int64_t now, struct sg_byte_budget *budget);
 
 /*
  * Takes bytes the connection received, responds to every complete

@@ -254,7 +254,7 @@ static void accept_conn(struct sg_worker *worker, int fd)
 
     slot = worker->free_slots[--worker->free_count];
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &enable, sizeof(enable));
-    sg_conn_open(&worker->conns[slot], fd, worker->now);
+    sg_conn_open(&worker->conns[slot], fd, worker->now, &worker->buffer_budget);
 
     if (!arm_recv(worker, slot)) {
         close_conn(worker, slot);

@@ -42,6 +42,7 @@ struct sg_worker {
     uint8_t *buffers; /* SG_WORKER_BUFFER_COUNT receive buffers, back to back */
 
     struct sg_conn *conns;  /* SG_WORKER_CONNECTIONS_MAX slots */
+    struct sg_byte_budget buffer_budget; /* all connection buffers, SG_HTTP_WORKER_BUFFER_MAX */
     uint32_t *free_slots;   /* stack of free slot indexes */
     size_t free_count;
 

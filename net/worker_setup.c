@@ -88,6 +88,9 @@ static bool setup_slots(struct sg_worker *worker, char *message, size_t size)
     if (worker->conns == NULL || worker->free_slots == NULL)
         return fail_setup(message, size, "allocating connection slots", ENOMEM);
 
+    worker->buffer_budget.used = 0;
+    worker->buffer_budget.max = SG_HTTP_WORKER_BUFFER_MAX;
+
     /* Pushed in reverse, so that slot 0 is taken first. */
     for (uint32_t i = 0; i < SG_WORKER_CONNECTIONS_MAX; i++) {
         uint32_t slot = SG_WORKER_CONNECTIONS_MAX - 1 - i;

@@ -23,7 +23,7 @@ static int setup(void **state)
     struct fixture *fixture = calloc(1, sizeof(*fixture));
 
     assert_non_null(fixture);
-    sg_conn_open(&fixture->conn, -1, 0);
+    sg_conn_open(&fixture->conn, -1, 0, NULL);
     *state = fixture;
     return 0;
 }
@@ -274,7 +274,7 @@ static void conn_release_bumps_generation(void **state)
     assert_int_equal(fixture->conn.state, SG_CONN_FREE);
     assert_int_equal(fixture->conn.generation, generation + 1);
 
-    sg_conn_open(&fixture->conn, -1, 0);
+    sg_conn_open(&fixture->conn, -1, 0, NULL);
     assert_int_equal(fixture->conn.generation, generation + 1);
 }
 

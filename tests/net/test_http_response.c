@@ -34,7 +34,7 @@ static void response_with_body(void **state)
     (void)state;
 
     sg_http_date_update(&date, 784111777);
-    sg_byte_buffer_init(&out, 4096);
+    sg_byte_buffer_init(&out, 4096, NULL);
     assert_true(sg_http_response_write(&out, &response, &date));
     assert_buffer_equal(&out, "HTTP/1.1 200 OK\r\n"
                               "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
@@ -58,7 +58,7 @@ static void response_head_omits_body(void **state)
     (void)state;
 
     sg_http_date_update(&date, 0);
-    sg_byte_buffer_init(&out, 4096);
+    sg_byte_buffer_init(&out, 4096, NULL);
     assert_true(sg_http_response_write(&out, &response, &date));
     assert_buffer_equal(&out, "HTTP/1.1 200 OK\r\n"
                               "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
@@ -75,7 +75,7 @@ static void error_response_json_body(void **state)
     (void)state;
 
     sg_http_date_update(&date, 0);
-    sg_byte_buffer_init(&out, 4096);
+    sg_byte_buffer_init(&out, 4096, NULL);
     assert_true(sg_http_error_write(&out, 405, "use \"POST\"", "POST", true, &date));
     assert_buffer_equal(&out, "HTTP/1.1 405 Method Not Allowed\r\n"
                               "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
@@ -96,7 +96,7 @@ static void response_too_large_leaves_buffer(void **state)
     (void)state;
 
     sg_http_date_update(&date, 0);
-    sg_byte_buffer_init(&out, 80);
+    sg_byte_buffer_init(&out, 80, NULL);
     assert_true(sg_byte_buffer_append(&out, "xy", 2));
     assert_false(sg_http_response_write(&out, &response, &date));
     assert_buffer_equal(&out, "xy");
