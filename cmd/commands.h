@@ -15,4 +15,7 @@ int sg_cmd_serve(int argc, char **argv);
 /* `svidgate verify jwt ...`; argv[0] is "jwt". */
 int sg_cmd_verify_jwt(int argc, char **argv);
 
+/* `svidgate verify x509 ...`; argv[0] is "x509". */
+int sg_cmd_verify_x509(int argc, char **argv);
+
 #endif

@@ -9,11 +9,15 @@ static const char usage_text[] =
     "                       [--audience AUD]... [--leeway SECONDS]\n"
     "       svidgate verify jwt --bundle TD=PATH... --audience AUD... [--leeway SECONDS]\n"
     "                       [--now UNIX_SECONDS] [FILE|-]...\n"
+    "       svidgate verify x509 --bundle TD=PATH... [--leeway SECONDS]\n"
+    "                       [--now UNIX_SECONDS] [FILE|-]...\n"
     "       svidgate --help | --version\n"
     "\n"
     "serve        run the HTTP verification service (see 'svidgate serve --help')\n"
     "verify jwt   verify JWT-SVIDs, one per line, and print one JSON result per line\n"
-    "             (see 'svidgate verify jwt --help')\n";
+    "             (see 'svidgate verify jwt --help')\n"
+    "verify x509  verify X.509-SVID chains, one PEM chain per input, and print one\n"
+    "             JSON result per chain (see 'svidgate verify x509 --help')\n";
 
 static int print_usage(FILE *stream, int status)
 {
@@ -24,18 +28,18 @@ static int print_usage(FILE *stream, int status)
 static int run_verify(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs("svidgate: verify needs a credential kind: 'verify jwt'\n", stderr);
+        fputs("svidgate: verify needs a credential kind: 'verify jwt' or 'verify x509'\n",
+              stderr);
         return print_usage(stderr, SG_EXIT_USAGE);
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return print_usage(stdout, SG_EXIT_OK);
     if (strcmp(argv[1], "jwt") == 0)
         return sg_cmd_verify_jwt(argc - 1, argv + 1);
-    if (strcmp(argv[1], "x509") == 0) {
-        fputs("svidgate: 'verify x509' is not implemented in this version\n", stderr);
-        return SG_EXIT_USAGE;
-    }
-    fprintf(stderr, "svidgate: unknown credential kind '%s'; expected 'jwt'\n", argv[1]);
+    if (strcmp(argv[1], "x509") == 0)
+        return sg_cmd_verify_x509(argc - 1, argv + 1);
+    fprintf(stderr, "svidgate: unknown credential kind '%s'; expected 'jwt' or 'x509'\n",
+            argv[1]);
     return SG_EXIT_USAGE;
 }
 

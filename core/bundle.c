@@ -18,6 +18,7 @@
 #include "core/base64.h"
 #include "core/json_util.h"
 #include "core/spiffe_id.h"
+#include "core/x509_internal.h"
 
 static const char *const skip_reason_names[SG_SKIP_REASON_COUNT] = {
     [SG_SKIP_UNKNOWN_USE] = "unknown_use",
@@ -26,9 +27,6 @@ static const char *const skip_reason_names[SG_SKIP_REASON_COUNT] = {
     [SG_SKIP_DUPLICATE_KID] = "duplicate_kid",
     [SG_SKIP_BAD_X5C] = "bad_x5c",
 };
-
-/* The largest DER certificate accepted in a bundle. */
-#define CERTIFICATE_MAX (64 * 1024)
 
 const char *sg_skip_reason_name(enum sg_skip_reason reason)
 {
@@ -58,27 +56,12 @@ void sg_bundle_free(struct sg_bundle *bundle)
 {
     if (bundle == NULL)
         return;
+    X509_STORE_free(bundle->x509_store);
     for (size_t i = 0; i < bundle->jwt_key_count; i++)
         sg_jwk_clear(&bundle->jwt_keys[i]);
     free(bundle->jwt_keys);
     sk_X509_pop_free(bundle->x509_authorities, X509_free);
     free(bundle);
-}
-
-/* Parses DER that must be exactly one certificate, with no trailing bytes. */
-static X509 *parse_der_certificate(struct sg_slice der)
-{
-    const unsigned char *cursor = der.ptr;
-    X509 *cert;
-
-    if (der.len == 0 || der.len > CERTIFICATE_MAX)
-        return NULL;
-    cert = d2i_X509(NULL, &cursor, (long)der.len);
-    if (cert != NULL && cursor != der.ptr + der.len) {
-        X509_free(cert);
-        cert = NULL;
-    }
-    return cert;
 }
 
 /*
@@ -96,13 +79,13 @@ static enum sg_skip_reason add_x509_entry(struct sg_bundle *bundle, const json_t
     X509 *cert = NULL;
     enum sg_skip_reason result = SG_SKIP_BAD_X5C;
 
-    if (!json_is_string(first) || encoded.len > CERTIFICATE_MAX * 4 / 3 + 4)
+    if (!json_is_string(first) || encoded.len > SG_X509_CERT_MAX * 4 / 3 + 4)
         return SG_SKIP_BAD_X5C;
 
     der = malloc(sg_base64_decoded_max(encoded.len));
     if (der != NULL &&
         sg_base64_decode(encoded, der, sg_base64_decoded_max(encoded.len), &der_len) == SG_OK)
-        cert = parse_der_certificate(sg_slice_make(der, der_len));
+        cert = sg_x509_parse_der(sg_slice_make(der, der_len));
     free(der);
     if (cert == NULL)
         goto done;
@@ -274,76 +257,26 @@ done:
     return err;
 }
 
-/*
- * PEM_read_bio fails both at the end of the input and on a broken block;
- * only "no start line" means the input simply ended.
- */
-static enum sg_error pem_end_of_input(size_t blocks, struct sg_status *status)
-{
-    unsigned long error = ERR_peek_last_error();
-
-    if (error == 0 || ERR_GET_REASON(error) == PEM_R_NO_START_LINE)
-        return SG_OK;
-    return sg_fail(status, SG_ERR_MALFORMED, "PEM block %zu of the bundle is not valid PEM",
-                   blocks + 1);
-}
-
 /* Reads every CERTIFICATE block; other PEM block types are skipped. */
 static enum sg_error parse_pem_bundle(struct sg_slice trust_domain, struct sg_slice text,
                                       struct sg_bundle **out, struct sg_status *status)
 {
     struct sg_bundle *bundle = bundle_new(trust_domain, SG_BUNDLE_PEM, 0);
-    BIO *bio = BIO_new_mem_buf(text.ptr, (int)text.len);
-    enum sg_error err = SG_OK;
-    size_t blocks = 0;
+    STACK_OF(X509) *certs = NULL;
+    struct sg_status pem_status;
 
-    if (bundle == NULL || bio == NULL) {
-        err = sg_fail(status, SG_ERR_INTERNAL, "out of memory loading a bundle");
-        goto done;
-    }
+    if (bundle == NULL)
+        return sg_fail(status, SG_ERR_INTERNAL, "out of memory loading a bundle");
 
-    for (;;) {
-        char *name = NULL, *header = NULL;
-        unsigned char *data = NULL;
-        long len = 0;
-        X509 *cert;
-
-        if (PEM_read_bio(bio, &name, &header, &data, &len) != 1) {
-            err = pem_end_of_input(blocks, status);
-            break;
-        }
-        blocks++;
-        if (strcmp(name, "CERTIFICATE") != 0) {
-            OPENSSL_free(name), OPENSSL_free(header), OPENSSL_free(data);
-            continue;
-        }
-        cert = parse_der_certificate(sg_slice_make(data, (size_t)len));
-        OPENSSL_free(name), OPENSSL_free(header), OPENSSL_free(data);
-        if (cert == NULL || sk_X509_push(bundle->x509_authorities, cert) <= 0) {
-            X509_free(cert);
-            err = sg_fail(status, SG_ERR_MALFORMED,
-                          "PEM block %zu is not a well-formed DER certificate", blocks);
-            goto done;
-        }
-        if (sk_X509_num(bundle->x509_authorities) > SG_BUNDLE_KEYS_MAX) {
-            err = sg_fail(status, SG_ERR_MALFORMED, "PEM bundle has more than %d certificates",
-                          SG_BUNDLE_KEYS_MAX);
-            goto done;
-        }
-    }
-
-    if (err == SG_OK && sk_X509_num(bundle->x509_authorities) == 0)
-        err = sg_fail(status, SG_ERR_MALFORMED,
-                      "bundle is neither SPIFFE bundle JSON nor PEM with a certificate");
-
-done:
-    ERR_clear_error();
-    BIO_free(bio);
-    if (err != SG_OK)
+    if (sg_x509_read_pem(text, SG_BUNDLE_KEYS_MAX, &certs, &pem_status) != SG_OK) {
         sg_bundle_free(bundle);
-    else
-        *out = bundle;
-    return err;
+        return sg_fail(status, pem_status.error, "bundle is neither SPIFFE bundle JSON nor "
+                       "usable PEM: %s", pem_status.message);
+    }
+    sk_X509_pop_free(bundle->x509_authorities, X509_free);
+    bundle->x509_authorities = certs;
+    *out = bundle;
+    return SG_OK;
 }
 
 static bool starts_like_json(struct sg_slice text)
@@ -359,6 +292,8 @@ static bool starts_like_json(struct sg_slice text)
 enum sg_error sg_bundle_parse(struct sg_slice trust_domain, struct sg_slice text,
                               struct sg_bundle **out, struct sg_status *status)
 {
+    struct sg_bundle *bundle = NULL;
+
     SG_GUARD(sg_trust_domain_validate(trust_domain, status));
 
     if (text.len > SG_BUNDLE_MAX)
@@ -366,8 +301,18 @@ enum sg_error sg_bundle_parse(struct sg_slice trust_domain, struct sg_slice text
                        text.len, SG_BUNDLE_MAX);
 
     if (starts_like_json(text))
-        return parse_json_bundle(trust_domain, text, out, status);
-    return parse_pem_bundle(trust_domain, text, out, status);
+        SG_GUARD(parse_json_bundle(trust_domain, text, &bundle, status));
+    else
+        SG_GUARD(parse_pem_bundle(trust_domain, text, &bundle, status));
+
+    /* The store of X.509 authorities is built once here, never per request. */
+    bundle->x509_store = sg_x509_store_new(bundle->x509_authorities);
+    if (bundle->x509_store == NULL) {
+        sg_bundle_free(bundle);
+        return sg_fail(status, SG_ERR_INTERNAL, "out of memory building the X.509 store");
+    }
+    *out = bundle;
+    return SG_OK;
 }
 
 const struct sg_jwk *sg_bundle_find_jwt_key(const struct sg_bundle *bundle, struct sg_slice kid)

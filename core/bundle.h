@@ -45,6 +45,7 @@ struct sg_bundle {
     struct sg_jwk *jwt_keys; /* owned, jwt_key_count entries */
     size_t jwt_key_count;
     STACK_OF(X509) *x509_authorities; /* owned, never NULL */
+    X509_STORE *x509_store;           /* owned: the authorities, built at load time */
 
     bool has_sequence;
     uint64_t sequence;

@@ -25,6 +25,12 @@
 /* Largest RSA modulus accepted in a bundle, in bits. */
 #define SG_RSA_BITS_MAX 8192
 
+/* X.509-SVID chains: certificates in one chain (leaf included), and the
+ * DER size of one certificate. Real SVID chains are two or three
+ * certificates of about 1 KiB each. */
+#define SG_X509_CHAIN_MAX 8
+#define SG_X509_CERT_MAX (16 * 1024)
+
 /* Requested audiences in one verification request. */
 #define SG_AUDIENCES_MAX 32
 

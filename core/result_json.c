@@ -8,6 +8,7 @@
 
 #include "core/json_util.h"
 #include "core/jwt_svid.h"
+#include "core/x509_svid.h"
 
 static json_t *audience_array(const json_t *aud)
 {
@@ -48,6 +49,27 @@ char *sg_jwt_svid_result_json(const struct sg_jwt_svid *svid)
         svid->status.error == SG_OK ? valid_object(svid) : invalid_object(svid);
     char *text;
 
+    if (object == NULL)
+        return NULL;
+    text = json_dumps(object, JSON_COMPACT);
+    json_decref(object);
+    return text;
+}
+
+char *sg_x509_svid_result_json(const struct sg_x509_svid *svid)
+{
+    const struct sg_spiffe_id *id = &svid->id;
+    json_t *object;
+    char *text;
+
+    if (svid->status.error == SG_OK)
+        object = json_pack("{s:b, s:s%, s:s%, s:I}", "valid", 1, "spiffe_id",
+                           (const char *)id->id.ptr, id->id.len, "trust_domain",
+                           (const char *)id->trust_domain.ptr, id->trust_domain.len,
+                           "expires_at", (json_int_t)svid->expires_at);
+    else
+        object = json_pack("{s:b, s:s, s:s}", "valid", 0, "error",
+                           sg_error_name(svid->status.error), "message", svid->status.message);
     if (object == NULL)
         return NULL;
     text = json_dumps(object, JSON_COMPACT);

@@ -23,7 +23,8 @@ struct sg_verifier *sg_verifier_new(void)
     }
 
     verifier->md_ctx = EVP_MD_CTX_new();
-    if (verifier->md_ctx == NULL)
+    verifier->store_ctx = X509_STORE_CTX_new();
+    if (verifier->md_ctx == NULL || verifier->store_ctx == NULL)
         goto fail;
     return verifier;
 
@@ -39,5 +40,6 @@ void sg_verifier_free(struct sg_verifier *verifier)
     for (int i = 0; i < SG_HASH_COUNT; i++)
         EVP_MD_free(verifier->digests[i]);
     EVP_MD_CTX_free(verifier->md_ctx);
+    X509_STORE_CTX_free(verifier->store_ctx);
     free(verifier);
 }

@@ -3,6 +3,7 @@
 #define SVIDGATE_CORE_VERIFIER_INTERNAL_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "core/verifier.h"
 
@@ -16,6 +17,7 @@ enum sg_hash {
 struct sg_verifier {
     EVP_MD *digests[SG_HASH_COUNT]; /* fetched once, owned */
     EVP_MD_CTX *md_ctx;             /* reset and reused by every verification */
+    X509_STORE_CTX *store_ctx;      /* re-initialised for every X.509 chain */
 };
 
 #endif
