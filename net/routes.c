@@ -2,12 +2,15 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <jansson.h>
 
+#include "core/base64.h"
 #include "core/jwt_svid.h"
 #include "core/limits.h"
+#include "core/x509_svid.h"
 
 /* A route's response before it is written: a body, or an error sentence. */
 struct reply {
@@ -184,11 +187,119 @@ static void handle_verify_jwt(struct sg_route_context *context,
     reply->body = sg_slice_cstr(reply->owned_body);
 }
 
+/* ---- POST /v1/x509-svid/verify -------------------------------------- */
+
+/* True when Content-Type names application/x-pem-file (parameters ignored). */
+static bool is_pem_body(const struct sg_http_request *request)
+{
+    const struct sg_http_header *header = sg_http_request_find_header(request, "content-type");
+    struct sg_slice media_type;
+
+    if (header == NULL)
+        return false;
+    media_type = sg_slice_make(header->value.ptr, sg_slice_find(header->value, ';'));
+    while (media_type.len > 0 &&
+           (media_type.ptr[media_type.len - 1] == ' ' || media_type.ptr[media_type.len - 1] == '\t'))
+        media_type.len--;
+    return sg_http_token_eq(media_type, "application/x-pem-file");
+}
+
+/*
+ * Decodes {"chain": ["<base64 DER>", ...]} into a chain. A body svidgate
+ * cannot read returns a 400 message; a chain that does not decode is a
+ * malformed credential, reported in `status` with a NULL message.
+ */
+static const char *read_chain_json(struct sg_slice text, STACK_OF(X509) **chain,
+                                   struct sg_status *status)
+{
+    json_error_t error;
+    json_t *root = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES, &error);
+    const json_t *array = json_object_get(root, "chain");
+    struct sg_slice ders[SG_X509_CHAIN_MAX];
+    uint8_t *buffers[SG_X509_CHAIN_MAX] = { NULL };
+    size_t count = json_array_size(array);
+    const char *message = NULL;
+
+    if (root == NULL || !json_is_object(root))
+        message = "the request body must be a JSON object (or PEM with Content-Type: "
+                  "application/x-pem-file)";
+    else if (!json_is_array(array))
+        message = "the request body has no \"chain\" array";
+    for (size_t i = 0; message == NULL && i < count; i++) {
+        if (!json_is_string(json_array_get(array, i)))
+            message = "every \"chain\" element must be a base64 DER string";
+    }
+    if (message != NULL)
+        goto done;
+
+    if (count > SG_X509_CHAIN_MAX) {
+        sg_fail(status, SG_ERR_MALFORMED, "the chain has %zu certificates; the maximum is %d",
+                count, SG_X509_CHAIN_MAX);
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const json_t *value = json_array_get(array, i);
+        struct sg_slice encoded = sg_slice_make(json_string_value(value), json_string_length(value));
+        size_t cap = sg_base64_decoded_max(encoded.len);
+
+        buffers[i] = malloc(cap);
+        if (buffers[i] == NULL || sg_base64_decode(encoded, buffers[i], cap, &ders[i].len) != SG_OK) {
+            sg_fail(status, SG_ERR_MALFORMED, "chain element %zu is not valid padded base64", i + 1);
+            goto done;
+        }
+        ders[i].ptr = buffers[i];
+    }
+    if (sg_x509_chain_from_der(ders, count, chain, status) != SG_OK)
+        *chain = NULL;
+
+done:
+    for (size_t i = 0; i < SG_X509_CHAIN_MAX; i++)
+        free(buffers[i]);
+    json_decref(root);
+    return message;
+}
+
+static void handle_verify_x509(struct sg_route_context *context,
+                               const struct sg_http_request *request, int64_t now,
+                               struct reply *reply)
+{
+    struct sg_x509_options options = { .now = now, .leeway = context->leeway };
+    STACK_OF(X509) *chain = NULL;
+    struct sg_x509_svid svid;
+    const char *message = NULL;
+
+    enum sg_error verdict = SG_OK;
+
+    memset(&svid, 0, sizeof(svid));
+    if (is_pem_body(request))
+        verdict = sg_x509_chain_from_pem(request->body, &chain, &svid.status);
+    else if ((message = read_chain_json(request->body, &chain, &svid.status)) != NULL) {
+        reply_error(reply, 400, message);
+        return;
+    } else if (chain == NULL)
+        verdict = svid.status.error;
+
+    if (verdict == SG_OK)
+        verdict = sg_x509_svid_verify(context->verifier, context->trust, chain, &options, &svid);
+    sg_x509_chain_free(chain);
+    context->verdicts[verdict]++;
+
+    reply->owned_body = sg_x509_svid_result_json(&svid);
+    if (reply->owned_body == NULL) {
+        reply_error(reply, 500, "the server ran out of memory");
+        return;
+    }
+    reply->status = 200;
+    reply->content_type = "application/json";
+    reply->body = sg_slice_cstr(reply->owned_body);
+}
+
 /* ---- Dispatch ------------------------------------------------------- */
 
 static const struct route routes[] = {
     { "/healthz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_healthz },
     { "/v1/jwt-svid/verify", { "POST", NULL }, "POST", handle_verify_jwt },
+    { "/v1/x509-svid/verify", { "POST", NULL }, "POST", handle_verify_x509 },
 };
 
 static const struct route *find_route(struct sg_slice path)

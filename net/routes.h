@@ -3,6 +3,9 @@
  *
  *     GET|HEAD /healthz              200 {"status":"ok"}
  *     POST     /v1/jwt-svid/verify   200 with a result object
+ *     POST     /v1/x509-svid/verify  200 with a result object; the body is
+ *                                    {"chain": [base64 DER, ...]} or PEM with
+ *                                    Content-Type: application/x-pem-file
  *
  * Any other path is 404 and a known path with another method is 405 with
  * an Allow header. Error bodies are {"error": code, "message": sentence}

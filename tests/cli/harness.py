@@ -1,4 +1,4 @@
-"""Run `svidgate verify jwt` and check its JSON Lines output.
+"""Run `svidgate verify jwt` or `verify x509` and check its JSON Lines output.
 
 Shared by the tests in this folder. The binary comes from SVIDGATE_BIN
 (set by ctest) or build/svidgate under the source tree. When it is
@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 SOURCE_DIR = os.environ.get(
@@ -186,6 +187,81 @@ class VerifierTestCase(unittest.TestCase):
         if mention is not None:
             self.assertIn(mention.lower(), run.stderr.lower(), run.describe())
         return run
+
+
+def x509_verify_arguments(bundles, now=None, leeway=None, extra=()):
+    """Build the argument list of `svidgate verify x509` (inputs not included)."""
+    arguments = ["verify", "x509"]
+    for trust_domain, path in bundles.items():
+        arguments += ["--bundle", f"{trust_domain}={path}"]
+    if now is not None:
+        arguments += ["--now", str(now)]
+    if leeway is not None:
+        arguments += ["--leeway", str(leeway)]
+    return arguments + list(extra)
+
+
+class X509VerifierTestCase(VerifierTestCase):
+    """Assertions on `svidgate verify x509` verdicts.
+
+    A chain is PEM text (str or bytes): one input, leaf first. Subclasses
+    set bundles (trust domain to bundle file) and now (Unix seconds).
+    """
+
+    def verify(self, *chains, bundles=None, now=None, leeway=None, extra=()):
+        """Verify chains and return the Run.
+
+        One chain goes to standard input. Several are written to files in
+        a temporary folder and passed in order, one input each.
+        """
+        arguments = x509_verify_arguments(
+            self.bundles if bundles is None else bundles,
+            self.now if now is None else now,
+            leeway,
+            extra,
+        )
+        chain_bytes = [chain.encode("ascii") if isinstance(chain, str) else chain
+                       for chain in chains]
+        if len(chain_bytes) == 1:
+            return run_svidgate(arguments, chain_bytes[0])
+        with tempfile.TemporaryDirectory(prefix="svidgate-x509-inputs-") as folder:
+            paths = []
+            for index, data in enumerate(chain_bytes):
+                path = os.path.join(folder, f"chain-{index}.pem")
+                with open(path, "wb") as file:
+                    file.write(data)
+                paths.append(path)
+            return run_svidgate(arguments + paths)
+
+    def assert_rejected(self, chain, code, **options):
+        """Assert that svidgate rejects chain with exactly this error code."""
+        self.assertIn(code, ERROR_CODES)
+        result = self.verify_one(chain, 1, **options)
+        self.assertIs(result.get("valid"), False, result)
+        self.assertEqual(result.get("error"), code, result)
+        self.assertIsInstance(result.get("message"), str, result)
+        self.assertTrue(result["message"].strip(), f"empty message: {result}")
+        self.assertNotIn("spiffe_id", result, "an invalid result names no SPIFFE ID")
+        self.assertNotIn("expires_at", result, "an invalid result has no expiry")
+        self.assertNotIn("-----BEGIN", result["message"], "message repeats the PEM input")
+        return result
+
+    def assert_valid(self, chain, spiffe_id=None, trust_domain=None, expires_at=None,
+                     **options):
+        """Assert that svidgate accepts chain, and check the fields that are given."""
+        result = self.verify_one(chain, 0, **options)
+        self.assertIs(result.get("valid"), True, result)
+        self.assertNotIn("error", result, result)
+        self.assertIsInstance(result.get("spiffe_id"), str, result)
+        self.assertIsInstance(result.get("trust_domain"), str, result)
+        self.assertIsInstance(result.get("expires_at"), int, result)
+        if spiffe_id is not None:
+            self.assertEqual(result["spiffe_id"], spiffe_id, result)
+        if trust_domain is not None:
+            self.assertEqual(result["trust_domain"], trust_domain, result)
+        if expires_at is not None:
+            self.assertEqual(result["expires_at"], expires_at, result)
+        return result
 
 
 def main():
