@@ -151,31 +151,12 @@ usage:
     return SG_EXIT_USAGE;
 }
 
-/*
- * Loads the bundles once per worker, so that each worker verifies with
- * its own OpenSSL key objects. NOTE: the files are read once at start;
- * reloading them when they change is not implemented yet.
- */
-static bool load_trust_sets(const struct serve_config *config, struct sg_trust_set **sets)
-{
-    for (int64_t i = 0; i < config->workers; i++) {
-        struct sg_status status;
-
-        if (sg_bundle_files_load(config->bundles.files, config->bundles.count, 1, &sets[i],
-                                 &status) != SG_OK) {
-            fprintf(stderr, "svidgate: %s\n", status.message);
-            return false;
-        }
-    }
-    return true;
-}
-
-static int run_server(const struct serve_config *config, struct sg_trust_set **sets)
+static int run_server(const struct serve_config *config, struct sg_trust_publisher *publisher)
 {
     struct sg_server_config server = {
         .listen = config->listen,
         .workers = (size_t)config->workers,
-        .trust_sets = (const struct sg_trust_set *const *)sets,
+        .publisher = publisher,
         .audiences = config->audiences.values,
         .audience_count = config->audiences.count,
         .leeway = config->leeway,
@@ -195,25 +176,26 @@ static int run_server(const struct serve_config *config, struct sg_trust_set **s
 int sg_cmd_serve(int argc, char **argv)
 {
     struct serve_config config = { 0 };
-    struct sg_trust_set **sets = NULL;
+    struct sg_trust_publisher publisher;
+    struct sg_status load_status;
+    bool publisher_ready = false;
     int status = parse_args(argc, argv, &config);
 
     if (status >= 0)
         goto done;
 
+    /* Each worker gets its own copy of the bundles' OpenSSL objects. */
     status = SG_EXIT_USAGE;
-    sets = calloc((size_t)config.workers, sizeof(*sets));
-    if (sets == NULL) {
-        fputs("svidgate: out of memory\n", stderr);
-        goto done;
-    }
-    if (load_trust_sets(&config, sets))
-        status = run_server(&config, sets);
+    publisher_ready = true;
+    if (sg_trust_publisher_init(&publisher, config.bundles.files, config.bundles.count,
+                                (size_t)config.workers, &load_status) != SG_OK)
+        fprintf(stderr, "svidgate: %s\n", load_status.message);
+    else
+        status = run_server(&config, &publisher);
 
 done:
-    for (int64_t i = 0; sets != NULL && i < config.workers; i++)
-        sg_trust_set_free(sets[i]);
-    free(sets);
+    if (publisher_ready)
+        sg_trust_publisher_destroy(&publisher);
     sg_bundle_list_free(&config.bundles);
     sg_audience_list_free(&config.audiences);
     return status;

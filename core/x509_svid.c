@@ -65,8 +65,9 @@ static enum sg_error read_leaf_uri(X509 *leaf, struct sg_x509_svid *out)
                        "the leaf URI SAN is longer than %d bytes", SG_SPIFFE_ID_MAX);
     }
 
-    memcpy(out->id_text, ASN1_STRING_get0_data(uri), (size_t)ASN1_STRING_length(uri));
-    out->id_text[ASN1_STRING_length(uri)] = '\0';
+    out->id_len = (size_t)ASN1_STRING_length(uri);
+    memcpy(out->id_text, ASN1_STRING_get0_data(uri), out->id_len);
+    out->id_text[out->id_len] = '\0';
     GENERAL_NAMES_free(names);
     return SG_OK;
 }
@@ -75,15 +76,16 @@ static enum sg_error check_leaf_id(X509 *leaf, struct sg_x509_svid *out)
 {
     SG_GUARD(read_leaf_uri(leaf, out));
 
-    /* Lengths, not the NUL: an embedded 0x00 in the SAN is scanned and rejected. */
-    if (sg_spiffe_id_parse(sg_slice_make(out->id_text, strnlen(out->id_text, sizeof(out->id_text))),
-                           &out->id, &out->status) != SG_OK)
+    /* The ASN.1 length, not the NUL: an embedded 0x00 in the SAN is
+     * scanned and rejected instead of ending the ID early. */
+    if (sg_spiffe_id_parse(sg_slice_make(out->id_text, out->id_len), &out->id, &out->status) !=
+        SG_OK)
         return out->status.error;
     if (out->id.path.len == 0)
         return sg_fail(&out->status, SG_ERR_LEAF_NOT_SVID,
-                       "the leaf SPIFFE ID \"%s\" has no path; only a trust domain's "
+                       "the leaf SPIFFE ID \"%.*s\" has no path; only a trust domain's "
                        "signing certificates may name the bare trust domain",
-                       out->id_text);
+                       (int)out->id.id.len, (const char *)out->id.id.ptr);
     return SG_OK;
 }
 

@@ -46,6 +46,7 @@ struct sg_x509_options {
 struct sg_x509_svid {
     struct sg_status status;
     char id_text[SG_SPIFFE_ID_MAX + 1];
+    size_t id_len;          /* bytes of the URI SAN in id_text, NULs included */
     struct sg_spiffe_id id; /* slices into id_text */
     int64_t expires_at;     /* earliest notAfter of the verified chain */
 };

@@ -68,7 +68,7 @@ static bool read_all(int fd, char *buffer, size_t len)
  * opened non-blocking and checked with fstat before any read, so a FIFO
  * or device given by mistake is rejected instead of blocking start-up.
  */
-static enum sg_error read_bundle_file(const char *path, char **data, size_t *len,
+enum sg_error sg_bundle_file_read(const char *path, char **data, size_t *len,
                                       struct sg_status *status)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -106,7 +106,7 @@ static enum sg_error load_one(const struct sg_bundle_file *file, struct sg_trust
     struct sg_status parse_status;
     enum sg_error err;
 
-    SG_GUARD(read_bundle_file(file->path, &data, &len, status));
+    SG_GUARD(sg_bundle_file_read(file->path, &data, &len, status));
     err = sg_bundle_parse(sg_slice_cstr(file->trust_domain), sg_slice_make(data, len), &bundle,
                           &parse_status);
     free(data);

@@ -27,6 +27,14 @@ SG_MUST_CHECK enum sg_error sg_bundle_file_parse_arg(const char *arg, struct sg_
 void sg_bundle_file_clear(struct sg_bundle_file *file);
 
 /*
+ * Reads a whole regular file of at most SG_BUNDLE_MAX bytes into a heap
+ * buffer (free() it). A FIFO, device or directory is rejected without
+ * blocking.
+ */
+SG_MUST_CHECK enum sg_error sg_bundle_file_read(const char *path, char **data, size_t *len,
+                                                struct sg_status *status);
+
+/*
  * Reads and parses every file into a new trust set with `generation`.
  * Fails on the first file that cannot be read or parsed, or on a trust
  * domain given twice; the message names the file and the reason.

@@ -46,3 +46,18 @@ void sg_log(enum sg_log_level level, const char *message, const char *fields, ..
     line[len + 1] = '\0';
     fputs(line, stderr);
 }
+
+const char *sg_log_escape(const char *text, char *buffer, unsigned size)
+{
+    unsigned used = 0;
+
+    for (; *text != '\0' && used + 3 < size; text++) {
+        unsigned char c = (unsigned char)*text;
+
+        if (c == '"' || c == '\\')
+            buffer[used++] = '\\';
+        buffer[used++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    buffer[used] = '\0';
+    return buffer;
+}

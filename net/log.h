@@ -25,4 +25,11 @@ enum sg_log_level {
 void sg_log(enum sg_log_level level, const char *message, const char *fields, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * Copies `text` into `buffer` for use inside a quoted log value: double
+ * quotes and backslashes are escaped and control bytes become '?'.
+ * Returns `buffer`.
+ */
+const char *sg_log_escape(const char *text, char *buffer, unsigned size);
+
 #endif

@@ -26,11 +26,13 @@
 #include "net/http_response.h"
 
 struct sg_verifier;
+struct sg_trust_publisher;
 
 /* Per-worker route state, owned by that worker's thread. */
 struct sg_route_context {
     struct sg_verifier *verifier;          /* this worker's own verifier */
-    const struct sg_trust_set *trust;      /* immutable while the server runs */
+    struct sg_trust_publisher *publisher;  /* shared; publishes `trust` */
+    const struct sg_trust_set *trust;      /* this worker's snapshot for the current loop turn */
     const struct sg_slice *default_audiences; /* from --audience, used when a body has none */
     size_t default_audience_count;
     int64_t leeway;                        /* seconds */

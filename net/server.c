@@ -1,9 +1,10 @@
 /*
  * Start and stop of the server. The calling thread probes the kernel,
- * sets every worker up and starts the worker threads with SIGINT and
- * SIGTERM blocked. Threads inherit the mask, so only this thread takes
- * those signals, in sigwaitinfo(). After one arrives it wakes each worker
- * through its eventfd, joins it and frees it.
+ * sets every worker up and starts the worker threads with SIGINT, SIGTERM
+ * and SIGHUP blocked. Threads inherit the mask, so only this thread takes
+ * those signals, in sigwaitinfo(). SIGHUP reloads the bundles; after SIGINT
+ * or SIGTERM it stops the bundle watcher, wakes each worker through its
+ * eventfd, joins it and frees it.
  */
 #include "net/server.h"
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/verifier.h"
+#include "net/bundle_watch.h"
 #include "net/listen_socket.h"
 #include "net/log.h"
 #include "net/uring_probe.h"
@@ -30,6 +32,7 @@ struct server {
     struct sg_worker *workers;
     size_t initialized; /* workers that need sg_worker_destroy() */
     size_t started;     /* workers whose thread runs */
+    struct sg_bundle_watch watch;
     char message[MESSAGE_MAX];
 };
 
@@ -72,7 +75,8 @@ static bool init_worker(struct server *server, size_t index)
     const struct sg_server_config *config = server->config;
     int fd = open_worker_socket(server, index);
     struct sg_route_context routes = {
-        .trust = config->trust_sets[index],
+        .publisher = config->publisher,
+        .trust = config->publisher->current[index],
         .default_audiences = config->audiences,
         .default_audience_count = config->audience_count,
         .leeway = config->leeway,
@@ -113,15 +117,19 @@ static bool start_workers(struct server *server)
     return true;
 }
 
-static int wait_for_stop_signal(const sigset_t *stop_signals)
+/* Waits for SIGINT or SIGTERM, reloading the bundles on every SIGHUP. */
+static int wait_for_stop_signal(struct server *server, const sigset_t *signals)
 {
     siginfo_t info;
     int signo;
 
-    do {
-        signo = sigwaitinfo(stop_signals, &info);
-    } while (signo < 0 && errno == EINTR);
-    return signo;
+    for (;;) {
+        signo = sigwaitinfo(signals, &info);
+        if (signo == SIGHUP)
+            (void)sg_trust_publisher_reload(server->config->publisher, "sighup");
+        else if (signo >= 0 || errno != EINTR)
+            return signo;
+    }
 }
 
 /* Wakes every started worker, joins it and frees every worker set up. */
@@ -158,7 +166,11 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
     sg_listen_address_format(&server->address, address_text, sizeof(address_text));
     sg_log(SG_LOG_INFO, "listening", "addr=%s workers=%zu", address_text, server->config->workers);
 
-    int signo = wait_for_stop_signal(stop_signals);
+    if (!sg_bundle_watch_start(&server->watch, server->config->publisher, server->message,
+                               sizeof(server->message)))
+        return start_failed(server);
+
+    int signo = wait_for_stop_signal(server, stop_signals);
     sg_log(SG_LOG_INFO, "stopping", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
     return SG_SERVER_STOPPED;
 }
@@ -188,9 +200,15 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 
+    server.watch.inotify_fd = server.watch.stop_fd = -1;
     result = serve(&server, &stop_signals);
+
+    /* The watcher may be waiting for a grace period, which needs the
+     * workers running, so it stops first. */
+    sg_bundle_watch_stop(&server.watch);
     if (!stop_workers(&server) && result == SG_SERVER_STOPPED)
         result = SG_SERVER_WORKER_FAILED;
 

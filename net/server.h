@@ -11,6 +11,7 @@
 
 #include "core/bundle.h"
 #include "core/slice.h"
+#include "net/trust_publisher.h"
 
 /* Upper bound of --workers. */
 #define SG_SERVER_WORKERS_MAX 1024
@@ -19,9 +20,10 @@ struct sg_server_config {
     const char *listen;  /* HOST:PORT; port 0 picks a free port */
     size_t workers;      /* 1 .. SG_SERVER_WORKERS_MAX */
 
-    /* One trust set per worker, so that no OpenSSL key object is shared
-     * between threads; each is read-only while the server runs. */
-    const struct sg_trust_set *const *trust_sets;
+    /* Publishes one trust snapshot per worker, so that no OpenSSL key
+     * object is shared between threads; reloaded on SIGHUP and when a
+     * bundle file changes. */
+    struct sg_trust_publisher *publisher;
 
     const struct sg_slice *audiences; /* --audience defaults; may be empty */
     size_t audience_count;
@@ -37,7 +39,8 @@ enum sg_server_result {
 /*
  * Checks the kernel, binds every worker's socket, logs
  * `level=info msg="listening" addr=HOST:PORT workers=N` with the bound
- * address, and serves until SIGINT or SIGTERM. Then each worker leaves
+ * address, and serves until SIGINT or SIGTERM. SIGHUP, and any change in
+ * the folders of the bundle files, reloads the bundles. Then each worker leaves
  * its loop, and every socket, ring and buffer is freed before returning.
  * The calling thread's signal mask is restored on return.
  */

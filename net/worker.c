@@ -43,7 +43,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <urcu-qsbr.h>
+
 #include "net/log.h"
+#include "net/trust_publisher.h"
 
 enum op_kind {
     OP_ACCEPT = 1,
@@ -440,6 +443,38 @@ static void fail_worker(struct sg_worker *worker, const char *step, const char *
     kill(getpid(), SIGTERM);
 }
 
+/*
+ * The event loop. RCU (liburcu QSBR): the thread is an RCU reader that is
+ * offline while it waits in io_uring_enter, which is its quiescent state
+ * once per loop turn. Online, it loads its trust snapshot once and uses
+ * it for every request of the turn, so a snapshot never changes in the
+ * middle of a request, and one that was replaced is freed only after
+ * every worker has been offline once since.
+ */
+static void serve_loop(struct sg_worker *worker)
+{
+    while (!worker->stopping) {
+        int ret;
+
+        rcu_thread_offline();
+        ret = io_uring_submit_and_wait(&worker->ring, 1);
+        rcu_thread_online();
+
+        /* -EBUSY: the completion queue is full; handling it makes room. */
+        if (ret < 0 && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN) {
+            fail_worker(worker, "io_uring_submit_and_wait", strerror(-ret));
+            return;
+        }
+
+        worker->now = monotonic_seconds();
+        worker->routes.trust = sg_trust_publisher_current(worker->routes.publisher, worker->index);
+        if (!handle_completions(worker)) {
+            fail_worker(worker, "arm tick", "no submission queue entry is free");
+            return;
+        }
+    }
+}
+
 void *sg_worker_run(void *arg)
 {
     struct sg_worker *worker = arg;
@@ -450,21 +485,10 @@ void *sg_worker_run(void *arg)
         return NULL;
     }
 
-    while (!worker->stopping) {
-        int ret = io_uring_submit_and_wait(&worker->ring, 1);
-
-        /* -EBUSY: the completion queue is full; handling it makes room. */
-        if (ret < 0 && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN) {
-            fail_worker(worker, "io_uring_submit_and_wait", strerror(-ret));
-            break;
-        }
-
-        worker->now = monotonic_seconds();
-        if (!handle_completions(worker)) {
-            fail_worker(worker, "arm tick", "no submission queue entry is free");
-            break;
-        }
-    }
+    rcu_register_thread();
+    serve_loop(worker);
+    worker->routes.trust = NULL;
+    rcu_unregister_thread();
     return NULL;
 }
 

@@ -1,0 +1,223 @@
+/*
+ * Building, publishing and reclaiming per-worker trust snapshots.
+ *
+ * Publication is read-copy-update: the new sets are fully built before
+ * rcu_xchg_pointer() makes each visible (a release store, so a worker
+ * that loads the pointer with rcu_dereference() sees a finished set).
+ * synchronize_rcu() returns once every registered worker has passed a
+ * quiescent state since the swap, after which no worker can still hold
+ * an old set, and they are freed.
+ */
+#include "net/trust_publisher.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <urcu-qsbr.h>
+
+#include "net/log.h"
+
+static int64_t wall_clock(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Builds one trust set of `generation` from the last good bytes of every file. */
+static enum sg_error build_set(const struct sg_trust_publisher *publisher, uint64_t generation,
+                               struct sg_trust_set **out, struct sg_status *status)
+{
+    struct sg_trust_set *set = sg_trust_set_new(generation);
+
+    if (set == NULL)
+        return sg_fail(status, SG_ERR_INTERNAL, "out of memory building a trust snapshot");
+
+    for (size_t i = 0; i < publisher->file_count; i++) {
+        const struct sg_bundle_file *file = &publisher->files[i];
+        struct sg_bundle *bundle = NULL;
+        struct sg_status parse_status;
+
+        if (sg_bundle_parse(sg_slice_cstr(file->trust_domain),
+                            sg_slice_make(publisher->good_text[i], publisher->good_len[i]),
+                            &bundle, &parse_status) != SG_OK) {
+            sg_trust_set_free(set);
+            return sg_fail(status, parse_status.error, "bundle file %s: %s", file->path,
+                           parse_status.message);
+        }
+        if (sg_trust_set_add(set, bundle, status) != SG_OK) {
+            sg_bundle_free(bundle);
+            sg_trust_set_free(set);
+            return status->error;
+        }
+    }
+    *out = set;
+    return SG_OK;
+}
+
+/* Builds one set per worker; on failure frees what was built. */
+static enum sg_error build_sets(const struct sg_trust_publisher *publisher, uint64_t generation,
+                                struct sg_trust_set **sets, struct sg_status *status)
+{
+    for (size_t w = 0; w < publisher->workers; w++) {
+        if (build_set(publisher, generation, &sets[w], status) != SG_OK) {
+            for (size_t i = 0; i < w; i++)
+                sg_trust_set_free(sets[i]);
+            return status->error;
+        }
+    }
+    return SG_OK;
+}
+
+/*
+ * Reads file i and checks that it parses; on success replaces its good
+ * bytes. Returns true when the file's bytes changed. Records the result
+ * in its status either way.
+ */
+static bool refresh_file(struct sg_trust_publisher *publisher, size_t i, bool *failed)
+{
+    const struct sg_bundle_file *file = &publisher->files[i];
+    struct sg_bundle_file_status *file_status = &publisher->status[i];
+    struct sg_bundle *bundle = NULL;
+    struct sg_status status;
+    char *text = NULL;
+    size_t len = 0;
+    bool changed;
+
+    file_status->last_attempt = wall_clock();
+    *failed = sg_bundle_file_read(file->path, &text, &len, &status) != SG_OK ||
+              sg_bundle_parse(sg_slice_cstr(file->trust_domain), sg_slice_make(text, len),
+                              &bundle, &status) != SG_OK;
+    sg_bundle_free(bundle);
+    if (*failed) {
+        free(text);
+        snprintf(file_status->last_error, sizeof(file_status->last_error), "%s", status.message);
+        return false;
+    }
+
+    changed = len != publisher->good_len[i] || memcmp(text, publisher->good_text[i], len) != 0;
+    free(publisher->good_text[i]);
+    publisher->good_text[i] = text;
+    publisher->good_len[i] = len;
+    file_status->last_success = file_status->last_attempt;
+    file_status->last_error[0] = '\0';
+    return changed;
+}
+
+static void publish(struct sg_trust_publisher *publisher, struct sg_trust_set **sets)
+{
+    struct sg_trust_set **old = calloc(publisher->workers, sizeof(*old));
+
+    for (size_t w = 0; w < publisher->workers; w++) {
+        struct sg_trust_set *previous = rcu_xchg_pointer(&publisher->current[w], sets[w]);
+
+        if (old != NULL)
+            old[w] = previous;
+    }
+
+    /* Every worker passes a quiescent state between event-loop turns, or
+     * is offline while it waits, so this returns within one turn. */
+    synchronize_rcu();
+    for (size_t w = 0; old != NULL && w < publisher->workers; w++)
+        sg_trust_set_free(old[w]);
+    free(old);
+}
+
+enum sg_error sg_trust_publisher_init(struct sg_trust_publisher *publisher,
+                                      const struct sg_bundle_file *files, size_t file_count,
+                                      size_t workers, struct sg_status *status)
+{
+    struct sg_trust_set **sets;
+
+    memset(publisher, 0, sizeof(*publisher));
+    publisher->files = files;
+    publisher->file_count = file_count;
+    publisher->workers = workers;
+    publisher->generation = 1;
+    pthread_mutex_init(&publisher->lock, NULL);
+    publisher->current = calloc(workers, sizeof(*publisher->current));
+    publisher->good_text = calloc(file_count ? file_count : 1, sizeof(*publisher->good_text));
+    publisher->good_len = calloc(file_count ? file_count : 1, sizeof(*publisher->good_len));
+    publisher->status = calloc(file_count ? file_count : 1, sizeof(*publisher->status));
+    if (publisher->current == NULL || publisher->good_text == NULL ||
+        publisher->good_len == NULL || publisher->status == NULL)
+        return sg_fail(status, SG_ERR_INTERNAL, "out of memory");
+
+    for (size_t i = 0; i < file_count; i++) {
+        bool failed;
+
+        (void)refresh_file(publisher, i, &failed);
+        if (failed)
+            return sg_fail(status, SG_ERR_MALFORMED, "bundle file %s for trust domain %s: %s",
+                           files[i].path, files[i].trust_domain, publisher->status[i].last_error);
+    }
+
+    sets = publisher->current;
+    return build_sets(publisher, publisher->generation, sets, status);
+}
+
+bool sg_trust_publisher_reload(struct sg_trust_publisher *publisher, const char *reason)
+{
+    struct sg_trust_set **sets = calloc(publisher->workers, sizeof(*sets));
+    struct sg_status status;
+    bool changed = false;
+    bool published = false;
+
+    if (sets == NULL) {
+        sg_log(SG_LOG_ERROR, "bundle reload failed", "reason=%s error=\"out of memory\"", reason);
+        return false;
+    }
+
+    pthread_mutex_lock(&publisher->lock);
+    for (size_t i = 0; i < publisher->file_count; i++) {
+        bool failed;
+
+        changed |= refresh_file(publisher, i, &failed);
+        if (failed) {
+            char path[512], error[2 * SG_MESSAGE_MAX];
+
+            publisher->reload_errors++;
+            sg_log(SG_LOG_ERROR, "bundle reload failed, keeping the previous bundle",
+                   "reason=%s trust_domain=%s file=\"%s\" error=\"%s\"", reason,
+                   publisher->files[i].trust_domain,
+                   sg_log_escape(publisher->files[i].path, path, sizeof(path)),
+                   sg_log_escape(publisher->status[i].last_error, error, sizeof(error)));
+        }
+    }
+
+    if (changed && build_sets(publisher, publisher->generation + 1, sets, &status) == SG_OK) {
+        publisher->generation++;
+        publisher->reloads++;
+        publish(publisher, sets);
+        published = true;
+        sg_log(SG_LOG_INFO, "bundles published", "reason=%s generation=%llu", reason,
+               (unsigned long long)publisher->generation);
+    } else if (changed) {
+        char error[2 * SG_MESSAGE_MAX];
+
+        sg_log(SG_LOG_ERROR, "bundle publication failed", "reason=%s error=\"%s\"", reason,
+               sg_log_escape(status.message, error, sizeof(error)));
+    }
+    pthread_mutex_unlock(&publisher->lock);
+    free(sets);
+    return published;
+}
+
+const struct sg_trust_set *sg_trust_publisher_current(struct sg_trust_publisher *publisher,
+                                                      size_t worker)
+{
+    return rcu_dereference(publisher->current[worker]);
+}
+
+void sg_trust_publisher_destroy(struct sg_trust_publisher *publisher)
+{
+    for (size_t w = 0; publisher->current != NULL && w < publisher->workers; w++)
+        sg_trust_set_free(publisher->current[w]);
+    for (size_t i = 0; publisher->good_text != NULL && i < publisher->file_count; i++)
+        free(publisher->good_text[i]);
+    free(publisher->current);
+    free(publisher->good_text);
+    free(publisher->good_len);
+    free(publisher->status);
+    pthread_mutex_destroy(&publisher->lock);
+    memset(publisher, 0, sizeof(*publisher));
+}
