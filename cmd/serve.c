@@ -12,11 +12,13 @@
 #include "cmd/options.h"
 #include "core/limits.h"
 #include "net/bundle_files.h"
+#include "cache/verify_cache.h"
 #include "net/server.h"
 
 static const char serve_usage[] =
     "usage: svidgate serve [--listen HOST:PORT] [--workers N] --bundle TD=PATH...\n"
-    "                      [--audience AUD]... [--leeway SECONDS]\n"
+    "                      [--audience AUD]... [--leeway SECONDS] [--cache-entries N]\n"
+    "                      [--stats SECONDS]\n"
     "\n"
     "Runs the HTTP verification service until SIGINT or SIGTERM. Logs go to standard\n"
     "error as key=value lines; the \"listening\" line shows the bound address.\n"
@@ -26,18 +28,30 @@ static const char serve_usage[] =
     "  --workers N          worker threads, each with its own io_uring and listening\n"
     "                       socket (default: the number of online CPUs)\n"
     "  --bundle TD=PATH     trust bundle of trust domain TD: SPIFFE bundle JSON or PEM;\n"
-    "                       at least one is required\n"
+    "                       at least one is required. Reloaded when the file changes\n"
+    "                       and on SIGHUP; a file that fails keeps its previous bundle\n"
     "  --audience AUD       audience to expect when a request names none; repeatable\n"
-    "  --leeway SECONDS     clock skew allowed on exp, nbf and iat (default 30)\n"
+    "  --leeway SECONDS     clock skew allowed on exp, nbf, iat, notBefore and\n"
+    "                       notAfter (default 30)\n"
+    "  --cache-entries N    verdicts the shared verification cache holds (default\n"
+    "                       100000); 0 turns the cache off\n"
+    "  --stats SECONDS      log the cache counters and snapshot generation every\n"
+    "                       SECONDS (default 0: never)\n"
     "\n"
-    "Not supported yet: --federate, --cache-entries, --state-dir, --config.\n"
+    "Not supported yet: --federate, --state-dir, --config.\n"
     "Exit status: 0 after SIGINT or SIGTERM, 1 when a worker failed, 2 on a usage,\n"
     "configuration or start-up error.\n";
+
+/* Default --cache-entries: room for the hot tokens of a large gateway fleet. */
+#define DEFAULT_CACHE_ENTRIES 100000
+#define CACHE_ENTRIES_MAX (64 * 1024 * 1024)
 
 struct serve_config {
     const char *listen;
     int64_t workers;
     int64_t leeway;
+    int64_t cache_entries;
+    int64_t stats_interval;
     struct sg_bundle_list bundles;
     struct sg_audience_list audiences;
 };
@@ -48,11 +62,13 @@ enum {
     OPT_BUNDLE,
     OPT_AUDIENCE,
     OPT_LEEWAY,
+    OPT_CACHE_ENTRIES,
+    OPT_STATS,
     OPT_HELP,
     OPT_NOT_SUPPORTED,
 };
 
-/* NOTE: --federate, --cache-entries, --state-dir and --config are part of
+/* NOTE: --federate, --state-dir and --config are part of
  * the command line contract but not implemented; they fail with exit 2. */
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -62,7 +78,8 @@ static const struct option long_options[] = {
     { "leeway", required_argument, NULL, OPT_LEEWAY },
     { "help", no_argument, NULL, OPT_HELP },
     { "federate", required_argument, NULL, OPT_NOT_SUPPORTED },
-    { "cache-entries", required_argument, NULL, OPT_NOT_SUPPORTED },
+    { "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
+    { "stats", required_argument, NULL, OPT_STATS },
     { "state-dir", required_argument, NULL, OPT_NOT_SUPPORTED },
     { "config", required_argument, NULL, OPT_NOT_SUPPORTED },
     { NULL, 0, NULL, 0 },
@@ -100,6 +117,11 @@ static bool apply_option(struct serve_config *config, int option, int index, con
         return sg_option_add_audience(&config->audiences, optarg);
     case OPT_LEEWAY:
         return sg_option_parse_int("--leeway", optarg, 0, SG_LEEWAY_MAX, &config->leeway);
+    case OPT_CACHE_ENTRIES:
+        return sg_option_parse_int("--cache-entries", optarg, 0, CACHE_ENTRIES_MAX,
+                                   &config->cache_entries);
+    case OPT_STATS:
+        return sg_option_parse_int("--stats", optarg, 0, 86400, &config->stats_interval);
     case OPT_NOT_SUPPORTED:
         fprintf(stderr, "svidgate: serve --%s is not supported yet\n", long_options[index].name);
         return false;
@@ -121,6 +143,7 @@ static int parse_args(int argc, char **argv, struct serve_config *config)
     config->listen = "127.0.0.1:8080";
     config->workers = default_workers();
     config->leeway = SG_LEEWAY_DEFAULT;
+    config->cache_entries = DEFAULT_CACHE_ENTRIES;
     if (!sg_options_check_names(argc, argv, long_options, "serve"))
         goto usage;
 
@@ -151,12 +174,16 @@ usage:
     return SG_EXIT_USAGE;
 }
 
-static int run_server(const struct serve_config *config, struct sg_trust_publisher *publisher)
+static int run_server(const struct serve_config *config, struct sg_trust_publisher *publisher,
+                      struct sg_cache *cache, struct sg_cache_counters *counters)
 {
     struct sg_server_config server = {
         .listen = config->listen,
         .workers = (size_t)config->workers,
         .publisher = publisher,
+        .cache = cache,
+        .counters = counters,
+        .stats_interval = config->stats_interval,
         .audiences = config->audiences.values,
         .audience_count = config->audiences.count,
         .leeway = config->leeway,
@@ -178,24 +205,37 @@ int sg_cmd_serve(int argc, char **argv)
     struct serve_config config = { 0 };
     struct sg_trust_publisher publisher;
     struct sg_status load_status;
+    struct sg_cache *cache = NULL;
+    struct sg_cache_counters *counters = NULL;
     bool publisher_ready = false;
     int status = parse_args(argc, argv, &config);
 
     if (status >= 0)
         goto done;
 
-    /* Each worker gets its own copy of the bundles' OpenSSL objects. */
     status = SG_EXIT_USAGE;
+    counters = calloc((size_t)config.workers, sizeof(*counters));
+    if (config.cache_entries > 0)
+        cache = sg_cache_new((size_t)config.cache_entries);
+    if (counters == NULL || (config.cache_entries > 0 && cache == NULL)) {
+        fputs("svidgate: cannot create the verification cache (out of memory, or no random "
+              "bytes from getrandom)\n", stderr);
+        goto done;
+    }
+
+    /* Each worker gets its own copy of the bundles' OpenSSL objects. */
     publisher_ready = true;
     if (sg_trust_publisher_init(&publisher, config.bundles.files, config.bundles.count,
                                 (size_t)config.workers, &load_status) != SG_OK)
         fprintf(stderr, "svidgate: %s\n", load_status.message);
     else
-        status = run_server(&config, &publisher);
+        status = run_server(&config, &publisher, cache, counters);
 
 done:
     if (publisher_ready)
         sg_trust_publisher_destroy(&publisher);
+    sg_cache_free(cache);
+    free(counters);
     sg_bundle_list_free(&config.bundles);
     sg_audience_list_free(&config.audiences);
     return status;

@@ -161,8 +161,7 @@ enum sg_error sg_jwt_svid_check_audience(struct sg_jwt_svid *svid, const struct 
         if (audiences[i].len > 0 && audience_contains(aud, audiences[i]))
             return SG_OK;
     }
-    return sg_fail(&svid->status, SG_ERR_AUDIENCE_MISMATCH,
-                   "none of the %zu requested audiences is in the JWT \"aud\" claim",
+    return sg_fail(&svid->status, SG_ERR_AUDIENCE_MISMATCH, SG_AUDIENCE_MISMATCH_FORMAT,
                    audience_count);
 }
 

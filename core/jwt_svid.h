@@ -56,6 +56,9 @@ SG_MUST_CHECK enum sg_error sg_jwt_svid_check_audience(struct sg_jwt_svid *svid,
                                                        const struct sg_slice *audiences,
                                                        size_t audience_count);
 
+/* The message of an audience_mismatch verdict, with the number of audiences requested. */
+#define SG_AUDIENCE_MISMATCH_FORMAT "none of the %zu requested audiences is in the JWT \"aud\" claim"
+
 /* Frees what `svid` owns and resets it. */
 void sg_jwt_svid_clear(struct sg_jwt_svid *svid);
 
@@ -64,5 +67,8 @@ void sg_jwt_svid_clear(struct sg_jwt_svid *svid);
  * caller frees the returned string with free(); NULL when out of memory.
  */
 char *sg_jwt_svid_result_json(const struct sg_jwt_svid *svid);
+
+/* Renders {"valid":false,"error":...,"message":...} for any verdict; free() it. */
+char *sg_result_error_json(enum sg_error error, const char *message);
 
 #endif

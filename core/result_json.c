@@ -43,6 +43,19 @@ static json_t *invalid_object(const struct sg_jwt_svid *svid)
                      "message", svid->status.message);
 }
 
+char *sg_result_error_json(enum sg_error error, const char *message)
+{
+    json_t *object = json_pack("{s:b, s:s, s:s}", "valid", 0, "error", sg_error_name(error),
+                               "message", message);
+    char *text;
+
+    if (object == NULL)
+        return NULL;
+    text = json_dumps(object, JSON_COMPACT);
+    json_decref(object);
+    return text;
+}
+
 char *sg_jwt_svid_result_json(const struct sg_jwt_svid *svid)
 {
     json_t *object =

@@ -1,5 +1,6 @@
 #include "net/routes.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "core/jwt_svid.h"
 #include "core/limits.h"
 #include "core/x509_svid.h"
+#include "net/trust_publisher.h"
 
 /* A route's response before it is written: a body, or an error sentence. */
 struct reply {
@@ -144,23 +146,53 @@ static const char *read_verify_body(const struct sg_route_context *context, stru
     return message;
 }
 
-/* Verifies the token, then the audience, and renders the result object. */
-static char *verify_token(struct sg_route_context *context, const struct verify_body *body,
-                          int64_t now)
+/* Answers from the cache when it holds this token's verdict; false on a miss. */
+static bool answer_jwt_from_cache(struct sg_route_context *context, const struct verify_body *body,
+                                  int64_t now, struct reply *reply)
+{
+    const struct sg_cache_entry *entry =
+        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, body->token,
+                              context->trust->generation, now);
+    enum sg_error verdict;
+
+    if (entry == NULL)
+        return false;
+    verdict = sg_verdict_cache_answer_jwt(entry, body->audiences, body->audience_count,
+                                          &reply->body, &reply->owned_body);
+    if (verdict == SG_ERR_INTERNAL)
+        return false;
+    context->verdicts_by_code[verdict]++;
+    return true;
+}
+
+/*
+ * Verifies the token, caches the credential's own verdict, then checks the
+ * audience, which is never part of the cached verdict.
+ */
+static void verify_token(struct sg_route_context *context, const struct verify_body *body,
+                         int64_t now, struct reply *reply)
 {
     struct sg_jwt_options options = { .now = now, .leeway = context->leeway };
     struct sg_jwt_svid svid;
     enum sg_error verdict;
-    char *result;
 
     verdict = sg_jwt_svid_verify(context->verifier, context->trust, body->token, &options, &svid);
-    if (verdict == SG_OK)
-        verdict = sg_jwt_svid_check_audience(&svid, body->audiences, body->audience_count);
-    context->verdicts[verdict]++;
+    reply->owned_body = sg_jwt_svid_result_json(&svid);
+    if (reply->owned_body != NULL)
+        sg_verdict_cache_store_jwt(&context->verdicts, body->token, context->trust->generation,
+                                   context->leeway, &svid, sg_slice_cstr(reply->owned_body));
 
-    result = sg_jwt_svid_result_json(&svid);
+    if (verdict == SG_OK) {
+        verdict = sg_jwt_svid_check_audience(&svid, body->audiences, body->audience_count);
+        if (verdict != SG_OK) {
+            free(reply->owned_body);
+            reply->owned_body = sg_jwt_svid_result_json(&svid);
+        }
+    }
+    context->verdicts_by_code[verdict]++;
     sg_jwt_svid_clear(&svid);
-    return result;
+    if (reply->owned_body != NULL)
+        reply->body = sg_slice_cstr(reply->owned_body);
 }
 
 static void handle_verify_jwt(struct sg_route_context *context,
@@ -175,16 +207,17 @@ static void handle_verify_jwt(struct sg_route_context *context,
         return;
     }
 
-    reply->owned_body = verify_token(context, &body, now);
+    if (!answer_jwt_from_cache(context, &body, now, reply))
+        verify_token(context, &body, now, reply);
+    sg_verdict_cache_publish_counts(&context->verdicts);
     json_decref(body.root);
-    if (reply->owned_body == NULL) {
+    if (reply->body.ptr == NULL) {
         reply_error(reply, 500, "the server ran out of memory");
         return;
     }
 
     reply->status = 200;
     reply->content_type = "application/json";
-    reply->body = sg_slice_cstr(reply->owned_body);
 }
 
 /* ---- POST /v1/x509-svid/verify -------------------------------------- */
@@ -264,14 +297,26 @@ static void handle_verify_x509(struct sg_route_context *context,
                                struct reply *reply)
 {
     struct sg_x509_options options = { .now = now, .leeway = context->leeway };
+    enum sg_credential_kind kind = is_pem_body(request) ? SG_CREDENTIAL_X509_PEM
+                                                        : SG_CREDENTIAL_X509_JSON;
+    uint64_t generation = context->trust->generation;
+    const struct sg_cache_entry *entry =
+        sg_verdict_cache_find(&context->verdicts, kind, request->body, generation, now);
     STACK_OF(X509) *chain = NULL;
     struct sg_x509_svid svid;
     const char *message = NULL;
-
     enum sg_error verdict = SG_OK;
 
+    reply->status = 200;
+    reply->content_type = "application/json";
+    if (entry != NULL) {
+        context->verdicts_by_code[sg_verdict_cache_answer_x509(entry, &reply->body)]++;
+        sg_verdict_cache_publish_counts(&context->verdicts);
+        return;
+    }
+
     memset(&svid, 0, sizeof(svid));
-    if (is_pem_body(request))
+    if (kind == SG_CREDENTIAL_X509_PEM)
         verdict = sg_x509_chain_from_pem(request->body, &chain, &svid.status);
     else if ((message = read_chain_json(request->body, &chain, &svid.status)) != NULL) {
         reply_error(reply, 400, message);
@@ -282,9 +327,107 @@ static void handle_verify_x509(struct sg_route_context *context,
     if (verdict == SG_OK)
         verdict = sg_x509_svid_verify(context->verifier, context->trust, chain, &options, &svid);
     sg_x509_chain_free(chain);
-    context->verdicts[verdict]++;
+    context->verdicts_by_code[verdict]++;
 
     reply->owned_body = sg_x509_svid_result_json(&svid);
+    if (reply->owned_body == NULL) {
+        reply_error(reply, 500, "the server ran out of memory");
+        return;
+    }
+    sg_verdict_cache_store_x509(&context->verdicts, kind, request->body, generation,
+                                context->leeway, &svid, sg_slice_cstr(reply->owned_body));
+    sg_verdict_cache_publish_counts(&context->verdicts);
+    reply->body = sg_slice_cstr(reply->owned_body);
+}
+
+/* ---- GET /v1/bundles ------------------------------------------------ */
+
+static json_t *skipped_object(const struct sg_bundle *bundle)
+{
+    json_t *object = json_object();
+
+    for (int reason = 0; object != NULL && reason < SG_SKIP_REASON_COUNT; reason++)
+        json_object_set_new(object, sg_skip_reason_name((enum sg_skip_reason)reason),
+                            json_integer((json_int_t)bundle->skipped[reason]));
+    return object;
+}
+
+/* Describes one --bundle file: what this worker's snapshot holds and how loading went. */
+static json_t *bundle_object(const struct sg_bundle_file *file,
+                             const struct sg_bundle_file_status *status,
+                             const struct sg_bundle *bundle, int64_t now)
+{
+    json_t *object = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "trust_domain",
+                               file->trust_domain, "source", "file", "path", file->path,
+                               "last_success", (json_int_t)status->last_success, "last_attempt",
+                               (json_int_t)status->last_attempt, "age_seconds",
+                               (json_int_t)(now - status->last_success));
+
+    if (object == NULL)
+        return NULL;
+    json_object_set_new(object, "last_error", status->last_error[0]
+                                                  ? json_string(status->last_error)
+                                                  : json_null());
+    if (bundle == NULL)
+        return object;
+    json_object_set_new(object, "format",
+                        json_string(bundle->format == SG_BUNDLE_PEM ? "pem" : "spiffe"));
+    json_object_set_new(object, "jwt_authorities", json_integer((json_int_t)bundle->jwt_key_count));
+    json_object_set_new(object, "x509_authorities",
+                        json_integer(sk_X509_num(bundle->x509_authorities)));
+    json_object_set_new(object, "sequence", bundle->has_sequence
+                                                ? json_integer((json_int_t)bundle->sequence)
+                                                : json_null());
+    json_object_set_new(object, "refresh_hint", bundle->has_refresh_hint
+                                                    ? json_integer(bundle->refresh_hint)
+                                                    : json_null());
+    json_object_set_new(object, "skipped_entries", skipped_object(bundle));
+    return object;
+}
+
+static json_t *cache_object(const struct sg_route_context *context)
+{
+    struct sg_cache_stats total;
+
+    sg_cache_counters_merge(context->all_counters, context->worker_count, &total);
+    return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "enabled", context->cache != NULL,
+                     "capacity",
+                     (json_int_t)(context->cache ? sg_cache_capacity(context->cache) : 0), "hits",
+                     (json_int_t)total.hits, "misses", (json_int_t)total.misses, "inserts",
+                     (json_int_t)total.inserts, "evictions", (json_int_t)total.evictions);
+}
+
+/*
+ * Reports the bundles of this worker's snapshot with the publisher's load
+ * status. The publisher's lock is held while reading its status; this is
+ * an operator endpoint, not the verification path.
+ */
+static void handle_bundles(struct sg_route_context *context, const struct sg_http_request *request,
+                           int64_t now, struct reply *reply)
+{
+    struct sg_trust_publisher *publisher = context->publisher;
+    json_t *bundles = json_array();
+    json_t *root;
+
+    (void)request;
+    pthread_mutex_lock(&publisher->lock);
+    for (size_t i = 0; bundles != NULL && i < publisher->file_count; i++) {
+        const struct sg_bundle_file *file = &publisher->files[i];
+
+        json_array_append_new(bundles, bundle_object(file, &publisher->status[i],
+                                                     sg_trust_set_find(context->trust,
+                                                                       sg_slice_cstr(file->trust_domain)),
+                                                     now));
+    }
+    root = json_pack("{s:I, s:I, s:I, s:o, s:o}", "generation",
+                     (json_int_t)context->trust->generation, "reloads",
+                     (json_int_t)publisher->reloads, "reload_errors",
+                     (json_int_t)publisher->reload_errors, "trust_domains", bundles, "cache",
+                     cache_object(context));
+    pthread_mutex_unlock(&publisher->lock);
+
+    reply->owned_body = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
     if (reply->owned_body == NULL) {
         reply_error(reply, 500, "the server ran out of memory");
         return;
@@ -300,6 +443,7 @@ static const struct route routes[] = {
     { "/healthz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_healthz },
     { "/v1/jwt-svid/verify", { "POST", NULL }, "POST", handle_verify_jwt },
     { "/v1/x509-svid/verify", { "POST", NULL }, "POST", handle_verify_x509 },
+    { "/v1/bundles", { "GET", "HEAD", NULL }, "GET, HEAD", handle_bundles },
 };
 
 static const struct route *find_route(struct sg_slice path)

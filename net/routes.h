@@ -6,6 +6,9 @@
  *     POST     /v1/x509-svid/verify  200 with a result object; the body is
  *                                    {"chain": [base64 DER, ...]} or PEM with
  *                                    Content-Type: application/x-pem-file
+ *     GET|HEAD /v1/bundles           200 with each bundle's source, counts and load
+ *                                    status, the snapshot generation and the
+ *                                    cache counters
  *
  * Any other path is 404 and a known path with another method is 405 with
  * an Allow header. Error bodies are {"error": code, "message": sentence}
@@ -24,6 +27,7 @@
 #include "net/byte_buffer.h"
 #include "net/http_parser.h"
 #include "net/http_response.h"
+#include "net/verdict_cache.h"
 
 struct sg_verifier;
 struct sg_trust_publisher;
@@ -37,7 +41,11 @@ struct sg_route_context {
     size_t default_audience_count;
     int64_t leeway;                        /* seconds */
     struct sg_http_date date;
-    uint64_t verdicts[SG_ERROR_COUNT];     /* verification results by error code */
+    struct sg_verdict_cache verdicts;      /* this worker's view of the shared cache */
+    const struct sg_cache *cache;          /* for GET /v1/bundles: its capacity */
+    const struct sg_cache_counters *all_counters; /* every worker's, for GET /v1/bundles */
+    size_t worker_count;
+    uint64_t verdicts_by_code[SG_ERROR_COUNT]; /* verification results by error code */
 };
 
 /*

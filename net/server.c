@@ -80,10 +80,18 @@ static bool init_worker(struct server *server, size_t index)
         .default_audiences = config->audiences,
         .default_audience_count = config->audience_count,
         .leeway = config->leeway,
+        .cache = config->cache,
+        .all_counters = config->counters,
+        .worker_count = config->workers,
     };
 
     if (fd < 0)
         return false;
+    if (!sg_verdict_cache_init(&routes.verdicts, config->cache, &config->counters[index])) {
+        close(fd);
+        snprintf(server->message, sizeof(server->message), "allocating the cache key failed");
+        return false;
+    }
 
     routes.verifier = sg_verifier_new();
     server->initialized++;
@@ -117,16 +125,44 @@ static bool start_workers(struct server *server)
     return true;
 }
 
-/* Waits for SIGINT or SIGTERM, reloading the bundles on every SIGHUP. */
+/* Logs the cache counters of every worker, merged, and the generation. */
+static void log_stats(const struct sg_server_config *config)
+{
+    struct sg_cache_stats total;
+
+    sg_cache_counters_merge(config->counters, config->workers, &total);
+    pthread_mutex_lock(&config->publisher->lock);
+    uint64_t generation = config->publisher->generation;
+    pthread_mutex_unlock(&config->publisher->lock);
+    sg_log(SG_LOG_INFO, "stats",
+           "generation=%llu cache_hits=%llu cache_misses=%llu cache_inserts=%llu "
+           "cache_evictions=%llu",
+           (unsigned long long)generation, (unsigned long long)total.hits,
+           (unsigned long long)total.misses, (unsigned long long)total.inserts,
+           (unsigned long long)total.evictions);
+}
+
+/*
+ * Waits for SIGINT or SIGTERM, reloading the bundles on every SIGHUP and,
+ * with a stats interval, logging the counters every interval.
+ */
 static int wait_for_stop_signal(struct server *server, const sigset_t *signals)
 {
+    const struct sg_server_config *config = server->config;
+    struct timespec interval = { .tv_sec = config->stats_interval };
     siginfo_t info;
     int signo;
 
     for (;;) {
-        signo = sigwaitinfo(signals, &info);
+        if (config->stats_interval > 0)
+            signo = sigtimedwait(signals, &info, &interval);
+        else
+            signo = sigwaitinfo(signals, &info);
+
         if (signo == SIGHUP)
-            (void)sg_trust_publisher_reload(server->config->publisher, "sighup");
+            (void)sg_trust_publisher_reload(config->publisher, "sighup");
+        else if (signo < 0 && errno == EAGAIN)
+            log_stats(config);
         else if (signo >= 0 || errno != EINTR)
             return signo;
     }

@@ -12,6 +12,7 @@
 #include "core/bundle.h"
 #include "core/slice.h"
 #include "net/trust_publisher.h"
+#include "net/verdict_cache.h"
 
 /* Upper bound of --workers. */
 #define SG_SERVER_WORKERS_MAX 1024
@@ -24,6 +25,10 @@ struct sg_server_config {
      * object is shared between threads; reloaded on SIGHUP and when a
      * bundle file changes. */
     struct sg_trust_publisher *publisher;
+
+    struct sg_cache *cache;                /* shared verdict cache; NULL disables it */
+    struct sg_cache_counters *counters;    /* one per worker, written by that worker */
+    int64_t stats_interval;                /* seconds between "stats" log lines; 0 for none */
 
     const struct sg_slice *audiences; /* --audience defaults; may be empty */
     size_t audience_count;

@@ -157,6 +157,7 @@ void sg_worker_destroy(struct sg_worker *worker)
     free(worker->conns);
     free(worker->free_slots);
     sg_verifier_free(worker->routes.verifier);
+    sg_verdict_cache_destroy(&worker->routes.verdicts);
     memset(worker, 0, sizeof(*worker));
     worker->listen_fd = -1;
     worker->wake_fd = -1;

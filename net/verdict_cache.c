@@ -1,0 +1,241 @@
+/*
+ * Verdict cache glue for the routes.
+ *
+ * A JWT entry's value is the list of its `aud` values followed by the
+ * rendered result object:
+ *
+ *     u32 count, then count times (u32 length, bytes), then the JSON text
+ *
+ * (lengths in host byte order; the cache never leaves the process). An
+ * X.509 entry's value is the JSON text alone.
+ */
+#include "net/verdict_cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/limits.h"
+
+/* Longest value stored: the result object plus the audience list. */
+#define VALUE_MAX (4 * SG_JWT_MAX)
+
+bool sg_verdict_cache_init(struct sg_verdict_cache *verdicts, struct sg_cache *cache,
+                           struct sg_cache_counters *counters)
+{
+    memset(verdicts, 0, sizeof(*verdicts));
+    verdicts->cache = cache;
+    verdicts->counters = counters;
+    if (cache == NULL)
+        return true;
+    verdicts->key = malloc(SG_CACHE_CREDENTIAL_MAX);
+    return verdicts->key != NULL;
+}
+
+void sg_verdict_cache_destroy(struct sg_verdict_cache *verdicts)
+{
+    free(verdicts->key);
+    verdicts->key = NULL;
+}
+
+/* Builds kind || credential in the scratch key; false when it does not fit. */
+static bool make_key(struct sg_verdict_cache *verdicts, enum sg_credential_kind kind,
+                     struct sg_slice credential, struct sg_slice *key)
+{
+    if (verdicts->cache == NULL || credential.len >= SG_CACHE_CREDENTIAL_MAX)
+        return false;
+    verdicts->key[0] = (uint8_t)kind;
+    memcpy(verdicts->key + 1, credential.ptr, credential.len);
+    *key = sg_slice_make(verdicts->key, credential.len + 1);
+    return true;
+}
+
+const struct sg_cache_entry *sg_verdict_cache_find(struct sg_verdict_cache *verdicts,
+                                                   enum sg_credential_kind kind,
+                                                   struct sg_slice credential,
+                                                   uint64_t generation, int64_t now)
+{
+    struct sg_slice key;
+
+    if (!make_key(verdicts, kind, credential, &key))
+        return NULL;
+    return sg_cache_lookup(verdicts->cache, key, generation, now, &verdicts->stats);
+}
+
+/* A verdict that time alone can change is never cached. */
+static bool cacheable(enum sg_error error)
+{
+    return error != SG_ERR_NOT_YET_VALID && error != SG_ERR_INTERNAL;
+}
+
+static void store(struct sg_verdict_cache *verdicts, enum sg_credential_kind kind,
+                  struct sg_slice credential, uint64_t generation, int64_t valid_until,
+                  enum sg_error error, struct sg_slice value)
+{
+    struct sg_slice key;
+
+    if (cacheable(error) && make_key(verdicts, kind, credential, &key))
+        (void)sg_cache_insert(verdicts->cache, key, generation, valid_until, error, value,
+                              &verdicts->stats);
+}
+
+static bool append(uint8_t *buffer, size_t *used, const void *bytes, size_t len)
+{
+    if (len > VALUE_MAX - *used)
+        return false;
+    memcpy(buffer + *used, bytes, len);
+    *used += len;
+    return true;
+}
+
+static bool append_audience(uint8_t *buffer, size_t *used, const json_t *value)
+{
+    uint32_t len = (uint32_t)json_string_length(value);
+
+    return append(buffer, used, &len, sizeof(len)) &&
+           append(buffer, used, json_string_value(value), len);
+}
+
+/* Encodes the `aud` list of a verified token followed by `json`. */
+static bool encode_jwt_value(const struct sg_jwt_svid *svid, struct sg_slice json,
+                             uint8_t *buffer, size_t *used)
+{
+    const json_t *aud = json_object_get(svid->claims, "aud");
+    uint32_t count = json_is_array(aud) ? (uint32_t)json_array_size(aud) : 1;
+    bool ok = append(buffer, used, &count, sizeof(count));
+
+    if (json_is_array(aud)) {
+        for (size_t i = 0; ok && i < json_array_size(aud); i++)
+            ok = append_audience(buffer, used, json_array_get(aud, i));
+    } else {
+        ok = ok && append_audience(buffer, used, aud);
+    }
+    return ok && append(buffer, used, json.ptr, json.len);
+}
+
+void sg_verdict_cache_store_jwt(struct sg_verdict_cache *verdicts, struct sg_slice token,
+                                uint64_t generation, int64_t leeway,
+                                const struct sg_jwt_svid *svid, struct sg_slice result_json)
+{
+    uint8_t *buffer;
+    size_t used = 0;
+
+    if (verdicts->cache == NULL || !cacheable(svid->status.error))
+        return;
+    if (svid->status.error != SG_OK) {
+        store(verdicts, SG_CREDENTIAL_JWT, token, generation, INT64_MAX, svid->status.error,
+              result_json);
+        return;
+    }
+
+    buffer = malloc(VALUE_MAX);
+    if (buffer != NULL && encode_jwt_value(svid, result_json, buffer, &used))
+        /* Valid until the expiry check would fail: now - leeway >= exp. */
+        store(verdicts, SG_CREDENTIAL_JWT, token, generation, svid->expires_at + leeway, SG_OK,
+              sg_slice_make(buffer, used));
+    free(buffer);
+}
+
+void sg_verdict_cache_store_x509(struct sg_verdict_cache *verdicts, enum sg_credential_kind kind,
+                                 struct sg_slice body, uint64_t generation, int64_t leeway,
+                                 const struct sg_x509_svid *svid, struct sg_slice result_json)
+{
+    /* Valid until the expiry check would fail: now - leeway > notAfter. */
+    int64_t valid_until = svid->status.error == SG_OK ? svid->expires_at + leeway + 1 : INT64_MAX;
+
+    store(verdicts, kind, body, generation, valid_until, svid->status.error, result_json);
+}
+
+/* Reads a u32 at *offset of value; false past the end. */
+static bool read_u32(struct sg_slice value, size_t *offset, uint32_t *out)
+{
+    if (value.len - *offset < sizeof(*out))
+        return false;
+    memcpy(out, value.ptr + *offset, sizeof(*out));
+    *offset += sizeof(*out);
+    return true;
+}
+
+/* Walks the stored `aud` list; *offset ends at the JSON text. */
+static bool audience_listed(struct sg_slice value, size_t *offset, const struct sg_slice *audiences,
+                            size_t audience_count, bool *listed)
+{
+    uint32_t count, len;
+
+    *listed = false;
+    if (!read_u32(value, offset, &count))
+        return false;
+    for (uint32_t i = 0; i < count; i++) {
+        struct sg_slice aud;
+
+        if (!read_u32(value, offset, &len) || value.len - *offset < len)
+            return false;
+        aud = sg_slice_make(value.ptr + *offset, len);
+        *offset += len;
+
+        /* Same rule as sg_jwt_svid_check_audience: exact, and never an empty audience. */
+        for (size_t a = 0; a < audience_count; a++)
+            *listed |= audiences[a].len > 0 && sg_slice_eq(aud, audiences[a]);
+    }
+    return true;
+}
+
+enum sg_error sg_verdict_cache_answer_jwt(const struct sg_cache_entry *entry,
+                                          const struct sg_slice *audiences, size_t audience_count,
+                                          struct sg_slice *json, char **owned)
+{
+    struct sg_slice value = sg_cache_entry_value(entry);
+    size_t offset = 0;
+    bool listed;
+    char message[SG_MESSAGE_MAX];
+
+    *owned = NULL;
+    if (sg_cache_entry_error(entry) != SG_OK) {
+        *json = value;
+        return sg_cache_entry_error(entry);
+    }
+    if (!audience_listed(value, &offset, audiences, audience_count, &listed))
+        return SG_ERR_INTERNAL;
+    if (listed) {
+        *json = sg_slice_make(value.ptr + offset, value.len - offset);
+        return SG_OK;
+    }
+
+    snprintf(message, sizeof(message), SG_AUDIENCE_MISMATCH_FORMAT, audience_count);
+    *owned = sg_result_error_json(SG_ERR_AUDIENCE_MISMATCH, message);
+    if (*owned == NULL)
+        return SG_ERR_INTERNAL;
+    *json = sg_slice_cstr(*owned);
+    return SG_ERR_AUDIENCE_MISMATCH;
+}
+
+enum sg_error sg_verdict_cache_answer_x509(const struct sg_cache_entry *entry,
+                                           struct sg_slice *json)
+{
+    *json = sg_cache_entry_value(entry);
+    return sg_cache_entry_error(entry);
+}
+
+void sg_verdict_cache_publish_counts(struct sg_verdict_cache *verdicts)
+{
+    struct sg_cache_counters *counters = verdicts->counters;
+
+    if (counters == NULL)
+        return;
+    atomic_store_explicit(&counters->hits, verdicts->stats.hits, memory_order_relaxed);
+    atomic_store_explicit(&counters->misses, verdicts->stats.misses, memory_order_relaxed);
+    atomic_store_explicit(&counters->inserts, verdicts->stats.inserts, memory_order_relaxed);
+    atomic_store_explicit(&counters->evictions, verdicts->stats.evictions, memory_order_relaxed);
+}
+
+void sg_cache_counters_merge(const struct sg_cache_counters *counters, size_t count,
+                             struct sg_cache_stats *total)
+{
+    memset(total, 0, sizeof(*total));
+    for (size_t i = 0; counters != NULL && i < count; i++) {
+        total->hits += atomic_load_explicit(&counters[i].hits, memory_order_relaxed);
+        total->misses += atomic_load_explicit(&counters[i].misses, memory_order_relaxed);
+        total->inserts += atomic_load_explicit(&counters[i].inserts, memory_order_relaxed);
+        total->evictions += atomic_load_explicit(&counters[i].evictions, memory_order_relaxed);
+    }
+}
