@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -480,6 +481,16 @@ void *sg_worker_run(void *arg)
     struct sg_worker *worker = arg;
 
     worker->now = monotonic_seconds();
+
+    /* A SINGLE_ISSUER ring belongs to the thread that enables it. liburing
+     * 2.3 declares io_uring_enable_rings() but does not export it, so the
+     * register call is made directly. */
+    if (worker->ring_disabled &&
+        syscall(__NR_io_uring_register, worker->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+                0) < 0) {
+        fail_worker(worker, "IORING_REGISTER_ENABLE_RINGS", strerror(errno));
+        return NULL;
+    }
     if (!arm_wake(worker) || !arm_tick(worker) || !arm_accept(worker)) {
         fail_worker(worker, "arm", "no submission queue entry is free");
         return NULL;

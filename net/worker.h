@@ -32,6 +32,7 @@ struct sg_worker {
     size_t index;
     struct io_uring ring;
     bool ring_ready;
+    bool ring_disabled;  /* created disabled; the worker thread enables it */
     int listen_fd;
     int wake_fd;         /* eventfd; the only field another thread touches (by write) */
     uint64_t wake_value; /* the eventfd read lands here */

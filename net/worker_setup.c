@@ -26,17 +26,38 @@ static bool fail_setup(char *message, size_t size, const char *step, int error)
     return false;
 }
 
+/*
+ * Ring set-up flags, best first. DEFER_TASKRUN (Linux 6.1) runs completion
+ * work only when the worker enters the kernel to wait, instead of
+ * interrupting it; it needs SINGLE_ISSUER, and since the ring is created
+ * on the server thread but used by the worker, it starts disabled and the
+ * worker enables it (sg_worker_run). COOP_TASKRUN (5.19) is the fallback,
+ * then no flag at all.
+ */
+static const unsigned ring_flag_choices[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+    IORING_SETUP_COOP_TASKRUN,
+    0,
+};
+
 static bool setup_ring(struct sg_worker *worker, char *message, size_t size)
 {
-    struct io_uring_params params = {
-        .flags = IORING_SETUP_CQSIZE,
-        .cq_entries = RING_CQ_ENTRIES,
-    };
-    int ret = io_uring_queue_init_params(RING_ENTRIES, &worker->ring, &params);
+    int ret = -EINVAL;
 
+    for (size_t i = 0; i < sizeof(ring_flag_choices) / sizeof(ring_flag_choices[0]); i++) {
+        struct io_uring_params params = {
+            .flags = IORING_SETUP_CQSIZE | ring_flag_choices[i],
+            .cq_entries = RING_CQ_ENTRIES,
+        };
+
+        ret = io_uring_queue_init_params(RING_ENTRIES, &worker->ring, &params);
+        if (ret != -EINVAL)
+            break;
+    }
     if (ret < 0)
         return fail_setup(message, size, "io_uring_setup", -ret);
     worker->ring_ready = true;
+    worker->ring_disabled = (worker->ring.flags & IORING_SETUP_R_DISABLED) != 0;
     return true;
 }
 

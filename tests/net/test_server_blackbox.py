@@ -660,9 +660,14 @@ class ServeFlagsTest(unittest.TestCase):
         self.assert_usage_error(completed, "--bundle")
 
     def test_unsupported_flags_exit_2(self):
-        for flag in ("--federate", "--cache-entries", "--state-dir", "--config"):
+        for flag in ("--federate", "--state-dir", "--config"):
             with self.subTest(flag=flag):
                 self.assert_usage_error(self.serve(flag, "x"), f"{flag} is not supported yet")
+
+    def test_bad_cache_entries_exits_2(self):
+        for value in ("x", "-1", "67108865"):
+            with self.subTest(value=value):
+                self.assert_usage_error(self.serve("--cache-entries", value), "--cache-entries")
 
 
     @unittest.skipUnless(platform.machine() == "x86_64", "the seccomp filter is x86_64-only")
