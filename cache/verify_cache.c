@@ -2,11 +2,10 @@
  * The verification cache: a fixed-size, set-associative table of
  * immutable verdicts, shared by every worker without locks.
  *
- * Where it sits: a route hashes nothing itself. It calls
- * sg_cache_lookup() with the credential bytes before any parsing or
- * signature check, and sg_cache_insert() with the verdict after a full
- * verification. The audience and policy are checked per request and are
- * never part of a cached verdict.
+ * Where it sits: a route calls sg_cache_lookup() with the raw credential
+ * bytes before any parsing or signature check, and sg_cache_insert() with
+ * the verdict after a full verification. The audience and policy are
+ * checked per request and are never part of a cached verdict.
  *
  * Layout. The table is an array of buckets, a power of two of them, each
  * with SG_CACHE_WAYS slots. A slot is an atomic pointer to an entry or
@@ -33,8 +32,8 @@
  *  - Readers load slot pointers with acquire order. A reader that loads a
  *    pointer synchronizes with the release compare-and-swap that stored
  *    it, so every write that built the entry happens before the reader's
- *    plain reads of it. A slot holds either an old complete entry or a
- *    new complete entry, never a half-written one, which is why a torn
+ *    plain reads of it. A slot contains either an old complete entry or
+ *    a new complete entry, never a half-written one, which is why a torn
  *    entry can never be returned.
  *  - Reference bits and the CLOCK hand are hints for choosing a victim.
  *    They publish no data, so they use relaxed order.
@@ -45,11 +44,12 @@
  * last a CLOCK victim. A hit sets the slot's reference bit, and writes
  * the shared bucket only when the bit was clear, so a hot entry costs no
  * cache-line transfer per hit. The hand skips and clears set bits and
- * stops at the first clear one. Every choice rests on one scan of the
- * bucket, and a single compare-and-swap checks that the chosen slot
- * still holds what the scan saw. When another writer changed it first,
- * the insert is dropped: no retry loop, so an insert costs a bounded
- * number of steps.
+ * stops at the first clear one. Expired entries get no more hits, so
+ * once the hand has cleared their bits, CLOCK takes them. Every choice
+ * rests on one scan of the bucket, and a single compare-and-swap checks
+ * that the chosen slot still holds what the scan saw. When another
+ * writer changed it first, the insert is dropped: no retry loop, so an
+ * insert costs a bounded number of steps.
  *
  * Reclamation (liburcu QSBR). Each entry is installed in exactly one slot,
  * once, and never moved, so the compare-and-swap that displaces it
@@ -80,14 +80,42 @@
  * reference bits of a bucket fit one byte. */
 #define SG_CACHE_WAYS 8
 
-/* Bytes of the random XXH3 secret: XXH3's default secret size, above
- * the XXH3_SECRET_SIZE_MIN that xxhash requires. */
+/* Bytes of the random XXH3 secret. 192 is XXH3_SECRET_DEFAULT_SIZE in
+ * xxhash 0.8, above the XXH3_SECRET_SIZE_MIN (136) that it requires. */
 #define SG_CACHE_SECRET_SIZE 192
 
 /* getrandom() calls before sg_cache_new() gives up on the secret. */
 #define SG_CACHE_GETRANDOM_ATTEMPTS 8
 
 #define SG_CACHE_LINE 64
+
+/*
+ * ThreadSanitizer and RCU. liburcu 0.13, as Debian 12 ships it, is not
+ * built with ThreadSanitizer. So TSan cannot see that a grace period
+ * orders every reader's last use of an entry before the callback that
+ * frees it, and it would report each of those frees as a race. In a TSan
+ * build the callback hides its free() from TSan, and only that call.
+ * An entry freed while a reader may still hold it is caught instead by
+ * the AddressSanitizer run of tests/cache/test_cache_stress.c.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SG_CACHE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SG_CACHE_TSAN 1
+#endif
+#endif
+
+#ifdef SG_CACHE_TSAN
+/* libtsan exports these, but GCC 12's tsan_interface.h does not declare them. */
+void __tsan_ignore_thread_begin(void);
+void __tsan_ignore_thread_end(void);
+#define sg_cache_tsan_ignore_begin() __tsan_ignore_thread_begin()
+#define sg_cache_tsan_ignore_end() __tsan_ignore_thread_end()
+#else
+#define sg_cache_tsan_ignore_begin() ((void)0)
+#define sg_cache_tsan_ignore_end() ((void)0)
+#endif
 
 _Static_assert(SG_CACHE_SECRET_SIZE >= XXH3_SECRET_SIZE_MIN, "XXH3 secret too short");
 _Static_assert((SG_CACHE_WAYS & (SG_CACHE_WAYS - 1)) == 0, "ways must be a power of two");
@@ -109,13 +137,15 @@ struct sg_cache_entry {
 };
 
 struct sg_cache_bucket {
-    /* Read by every lookup: one cache line of its own. */
+    /* Read by every lookup, so it gets a cache line of its own. */
     alignas(SG_CACHE_LINE) _Atomic(struct sg_cache_entry *) slots[SG_CACHE_WAYS];
     /* Written by hits that find their bit clear and by inserts that run
      * the CLOCK hand, so kept off the slot line. Bit i is slot i. */
     alignas(SG_CACHE_LINE) atomic_uchar referenced;
     atomic_uchar hand;
 };
+
+_Static_assert(sizeof(struct sg_cache_bucket) == 2 * SG_CACHE_LINE, "bucket is two cache lines");
 
 /* Read-only after sg_cache_new(), so shared without synchronisation. */
 struct sg_cache {
@@ -203,9 +233,12 @@ struct sg_cache *sg_cache_new(size_t max_entries)
     return sg_cache_new_with_hash(max_entries, sg_cache_hash_xxh3);
 }
 
+/* Runs on liburcu's call_rcu thread after a grace period. */
 static void sg_cache_entry_free_rcu(struct rcu_head *head)
 {
+    sg_cache_tsan_ignore_begin();
     free((char *)head - offsetof(struct sg_cache_entry, rcu));
+    sg_cache_tsan_ignore_end();
 }
 
 void sg_cache_free(struct sg_cache *cache)
@@ -222,9 +255,9 @@ void sg_cache_free(struct sg_cache *cache)
 
     /* Displaced entries may still wait in call_rcu() queues. rcu_barrier()
      * runs every callback queued so far, so all entry memory is back when
-     * this function returns. In liburcu 0.13 it takes a QSBR caller
-     * offline while it waits, and waits on every other registered thread
-     * passing a quiescent state. */
+     * this function returns. It takes a registered QSBR caller offline
+     * while it waits (the unit tests call it online), and it waits for
+     * every other registered thread to pass a quiescent state. */
     rcu_barrier();
 
     free(cache->buckets);
@@ -276,7 +309,7 @@ const struct sg_cache_entry *sg_cache_lookup(struct sg_cache *cache, struct sg_s
     bucket = sg_cache_bucket_of(cache, hash);
 
     /* Two racing inserts of one credential can leave it in two slots, so
-     * the scan goes on past a match of another generation or expired. */
+     * the scan continues past a match of another generation or expired. */
     for (unsigned way = 0; way < SG_CACHE_WAYS; way++) {
         const struct sg_cache_entry *entry =
             atomic_load_explicit(&bucket->slots[way], memory_order_acquire);
@@ -420,8 +453,8 @@ bool sg_cache_insert(struct sg_cache *cache, struct sg_slice credential, uint64_
     bucket = sg_cache_bucket_of(cache, hash);
     choice = sg_cache_choose_slot(bucket, entry, hash, credential);
 
-    /* Release: the entry's fields become visible with the pointer. On
-     * failure another writer changed the slot since the scan; the new
+    /* Release order makes the entry's fields visible with the pointer.
+     * On failure another writer changed the slot after the scan. The new
      * entry was never visible to anyone, so it is freed at once. */
     if (!atomic_compare_exchange_strong_explicit(&bucket->slots[choice.way], &choice.expected,
                                                  entry, memory_order_release,

@@ -11,8 +11,8 @@
 #include "cache/verify_cache.h"
 #include "core/slice.h"
 
-/* A 128-bit credential hash: `low` selects the bucket, both halves are
- * stored in the entry and compared before the credential bytes. */
+/* A 128-bit credential hash. `low` selects the bucket, and both halves
+ * are stored in the entry and compared before the credential bytes. */
 struct sg_cache_hash {
     uint64_t low;
     uint64_t high;
