@@ -12,7 +12,9 @@
 #ifndef SVIDGATE_NET_VERDICT_CACHE_H
 #define SVIDGATE_NET_VERDICT_CACHE_H
 
+#ifndef __cplusplus
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,13 +29,17 @@ enum sg_credential_kind {
 };
 
 /* One worker's cache counters as other threads read them (relaxed atomics,
- * written only by that worker). */
+ * written only by that worker). C++ code (the benchmarks) sees only the
+ * declaration, since C11 _Atomic is not C++. */
+struct sg_cache_counters;
+#ifndef __cplusplus
 struct sg_cache_counters {
     _Atomic uint64_t hits;
     _Atomic uint64_t misses;
     _Atomic uint64_t inserts;
     _Atomic uint64_t evictions;
 };
+#endif
 
 /* One worker's view of the shared cache. */
 struct sg_verdict_cache {
