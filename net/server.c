@@ -206,6 +206,10 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
                                sizeof(server->message)))
         return start_failed(server);
 
+    /* A file that changed between the first load and the watch starting
+     * raised no event, so the bundles are read once more now. */
+    (void)sg_trust_publisher_reload(server->config->publisher, "watch_started");
+
     int signo = wait_for_stop_signal(server, stop_signals);
     sg_log(SG_LOG_INFO, "stopping", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
     return SG_SERVER_STOPPED;

@@ -83,14 +83,24 @@ static bool refresh_file(struct sg_trust_publisher *publisher, size_t i, bool *f
     size_t len = 0;
     bool changed;
 
-    file_status->last_attempt = wall_clock();
+    int64_t attempt = wall_clock();
+
     *failed = sg_bundle_file_read(file->path, &text, &len, &status) != SG_OK ||
               sg_bundle_parse(sg_slice_cstr(file->trust_domain), sg_slice_make(text, len),
                               &bundle, &status) != SG_OK;
     sg_bundle_free(bundle);
+
+    pthread_mutex_lock(&publisher->lock);
+    file_status->last_attempt = attempt;
+    if (*failed) {
+        snprintf(file_status->last_error, sizeof(file_status->last_error), "%s", status.message);
+    } else {
+        file_status->last_success = attempt;
+        file_status->last_error[0] = '\0';
+    }
+    pthread_mutex_unlock(&publisher->lock);
     if (*failed) {
         free(text);
-        snprintf(file_status->last_error, sizeof(file_status->last_error), "%s", status.message);
         return false;
     }
 
@@ -98,28 +108,21 @@ static bool refresh_file(struct sg_trust_publisher *publisher, size_t i, bool *f
     free(publisher->good_text[i]);
     publisher->good_text[i] = text;
     publisher->good_len[i] = len;
-    file_status->last_success = file_status->last_attempt;
-    file_status->last_error[0] = '\0';
     return changed;
 }
 
-static void publish(struct sg_trust_publisher *publisher, struct sg_trust_set **sets)
+/* Swaps in `sets` (one per worker); `old` receives the previous ones. */
+static void publish(struct sg_trust_publisher *publisher, struct sg_trust_set **sets,
+                    struct sg_trust_set **old)
 {
-    struct sg_trust_set **old = calloc(publisher->workers, sizeof(*old));
-
-    for (size_t w = 0; w < publisher->workers; w++) {
-        struct sg_trust_set *previous = rcu_xchg_pointer(&publisher->current[w], sets[w]);
-
-        if (old != NULL)
-            old[w] = previous;
-    }
+    for (size_t w = 0; w < publisher->workers; w++)
+        old[w] = rcu_xchg_pointer(&publisher->current[w], sets[w]);
 
     /* Every worker passes a quiescent state between event-loop turns, or
      * is offline while it waits, so this returns within one turn. */
     synchronize_rcu();
-    for (size_t w = 0; old != NULL && w < publisher->workers; w++)
+    for (size_t w = 0; w < publisher->workers; w++)
         sg_trust_set_free(old[w]);
-    free(old);
 }
 
 enum sg_error sg_trust_publisher_init(struct sg_trust_publisher *publisher,
@@ -134,6 +137,7 @@ enum sg_error sg_trust_publisher_init(struct sg_trust_publisher *publisher,
     publisher->workers = workers;
     publisher->generation = 1;
     pthread_mutex_init(&publisher->lock, NULL);
+    pthread_mutex_init(&publisher->reload_lock, NULL);
     publisher->current = calloc(workers, sizeof(*publisher->current));
     publisher->good_text = calloc(file_count ? file_count : 1, sizeof(*publisher->good_text));
     publisher->good_len = calloc(file_count ? file_count : 1, sizeof(*publisher->good_len));
@@ -155,50 +159,73 @@ enum sg_error sg_trust_publisher_init(struct sg_trust_publisher *publisher,
     return build_sets(publisher, publisher->generation, sets, status);
 }
 
+/* Re-reads every file; returns true when any file's good bytes changed. */
+static bool refresh_files(struct sg_trust_publisher *publisher, const char *reason)
+{
+    bool changed = false;
+
+    for (size_t i = 0; i < publisher->file_count; i++) {
+        char path[512], error[2 * SG_MESSAGE_MAX];
+        bool failed;
+
+        changed |= refresh_file(publisher, i, &failed);
+        if (!failed)
+            continue;
+
+        pthread_mutex_lock(&publisher->lock);
+        publisher->reload_errors++;
+        sg_log_escape(publisher->status[i].last_error, error, sizeof(error));
+        pthread_mutex_unlock(&publisher->lock);
+        sg_log(SG_LOG_ERROR, "bundle reload failed, keeping the previous bundle",
+               "reason=%s trust_domain=%s file=\"%s\" error=\"%s\"", reason,
+               publisher->files[i].trust_domain,
+               sg_log_escape(publisher->files[i].path, path, sizeof(path)), error);
+    }
+    return changed;
+}
+
 bool sg_trust_publisher_reload(struct sg_trust_publisher *publisher, const char *reason)
 {
     struct sg_trust_set **sets = calloc(publisher->workers, sizeof(*sets));
+    struct sg_trust_set **old = calloc(publisher->workers, sizeof(*old));
     struct sg_status status;
-    bool changed = false;
+    uint64_t generation;
     bool published = false;
 
-    if (sets == NULL) {
+    if (sets == NULL || old == NULL) {
+        free(sets);
+        free(old);
         sg_log(SG_LOG_ERROR, "bundle reload failed", "reason=%s error=\"out of memory\"", reason);
         return false;
     }
 
+    pthread_mutex_lock(&publisher->reload_lock);
+    publisher->rebuild_pending |= refresh_files(publisher, reason);
+
     pthread_mutex_lock(&publisher->lock);
-    for (size_t i = 0; i < publisher->file_count; i++) {
-        bool failed;
+    generation = publisher->generation + 1;
+    pthread_mutex_unlock(&publisher->lock);
 
-        changed |= refresh_file(publisher, i, &failed);
-        if (failed) {
-            char path[512], error[2 * SG_MESSAGE_MAX];
-
-            publisher->reload_errors++;
-            sg_log(SG_LOG_ERROR, "bundle reload failed, keeping the previous bundle",
-                   "reason=%s trust_domain=%s file=\"%s\" error=\"%s\"", reason,
-                   publisher->files[i].trust_domain,
-                   sg_log_escape(publisher->files[i].path, path, sizeof(path)),
-                   sg_log_escape(publisher->status[i].last_error, error, sizeof(error)));
-        }
-    }
-
-    if (changed && build_sets(publisher, publisher->generation + 1, sets, &status) == SG_OK) {
-        publisher->generation++;
+    if (publisher->rebuild_pending && build_sets(publisher, generation, sets, &status) == SG_OK) {
+        publisher->rebuild_pending = false;
+        publish(publisher, sets, old);
+        pthread_mutex_lock(&publisher->lock);
+        publisher->generation = generation;
         publisher->reloads++;
-        publish(publisher, sets);
+        pthread_mutex_unlock(&publisher->lock);
         published = true;
         sg_log(SG_LOG_INFO, "bundles published", "reason=%s generation=%llu", reason,
-               (unsigned long long)publisher->generation);
-    } else if (changed) {
+               (unsigned long long)generation);
+    } else if (publisher->rebuild_pending) {
         char error[2 * SG_MESSAGE_MAX];
 
+        /* The good bytes stay changed, so the next reload tries again. */
         sg_log(SG_LOG_ERROR, "bundle publication failed", "reason=%s error=\"%s\"", reason,
                sg_log_escape(status.message, error, sizeof(error)));
     }
-    pthread_mutex_unlock(&publisher->lock);
+    pthread_mutex_unlock(&publisher->reload_lock);
     free(sets);
+    free(old);
     return published;
 }
 
@@ -219,5 +246,6 @@ void sg_trust_publisher_destroy(struct sg_trust_publisher *publisher)
     free(publisher->good_len);
     free(publisher->status);
     pthread_mutex_destroy(&publisher->lock);
+    pthread_mutex_destroy(&publisher->reload_lock);
     memset(publisher, 0, sizeof(*publisher));
 }

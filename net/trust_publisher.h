@@ -40,12 +40,18 @@ struct sg_trust_publisher {
 
     struct sg_trust_set **current; /* per worker; RCU-published, read by that worker */
 
-    /* The fields below belong to whoever holds `lock`: reloads (the
-     * watcher thread and SIGHUP) and the status readers. */
-    pthread_mutex_t lock;
-    uint64_t generation;
+    /* Serialises reloads (the watcher thread and SIGHUP). It is held
+     * across synchronize_rcu(), so a worker thread must never take it:
+     * the grace period waits for that worker. */
+    pthread_mutex_t reload_lock;
     char **good_text; /* per file: the bytes of its last good load */
     size_t *good_len;
+    bool rebuild_pending; /* good bytes changed but no set could be built */
+
+    /* The fields below are read by workers (GET /v1/bundles) and the
+     * stats logger; they hold `lock` briefly, never across a grace period. */
+    pthread_mutex_t lock;
+    uint64_t generation;
     struct sg_bundle_file_status *status; /* per file */
     uint64_t reloads;       /* publications after the first */
     uint64_t reload_errors; /* files that failed to load on a reload */

@@ -3,7 +3,9 @@
 #   1. the release build (build/) and its whole ctest suite;
 #   2. the same suite under AddressSanitizer and UndefinedBehaviorSanitizer
 #      (build-asan/);
-#   3. the libFuzzer targets (build-fuzz/): every seed corpus replayed,
+#   3. the concurrent code (cache, trust snapshots, the server) under
+#      ThreadSanitizer (build-tsan/);
+#   4. the libFuzzer targets (build-fuzz/): every seed corpus replayed,
 #      then each target fuzzed for SVIDGATE_FUZZ_SECONDS (default 30).
 # Exits non-zero on the first failing stage.
 set -euo pipefail
@@ -28,6 +30,13 @@ cmake --preset asan >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+stage "ThreadSanitizer: cache, snapshots and the server"
+cmake --preset tsan >/dev/null
+cmake --build build-tsan -j"$jobs"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
+    -R 'cache/|snapshot|publisher|server_blackbox|x509_endpoint'
 
 stage "fuzz targets: corpus replay and ${fuzz_seconds} s of fuzzing each"
 cmake --preset fuzz >/dev/null
