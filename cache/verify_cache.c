@@ -124,6 +124,8 @@ _Static_assert(SG_CACHE_CREDENTIAL_MAX <= UINT32_MAX, "credential length is stor
 
 /* Immutable after publication, except `rcu` (see the top of this file). */
 struct sg_cache_entry {
+    struct sg_cache *cache; /* charged for size bytes until freed */
+    size_t size;
     uint64_t hash_low;
     uint64_t hash_high;
     uint64_t generation;
@@ -153,6 +155,12 @@ struct sg_cache {
     size_t bucket_mask;
     sg_cache_hash_fn hash;
     uint8_t secret[SG_CACHE_SECRET_SIZE];
+
+    /* Bytes of entries allocated and not yet freed, against a budget fixed
+     * at creation. Only inserts and frees touch it, never lookups, and the
+     * count is an accounting total that publishes no data: relaxed order. */
+    _Atomic size_t bytes_used;
+    size_t bytes_max;
 };
 
 static struct sg_cache_hash sg_cache_hash_xxh3(struct sg_slice credential, const uint8_t *secret,
@@ -225,6 +233,8 @@ struct sg_cache *sg_cache_new_with_hash(size_t max_entries, sg_cache_hash_fn has
     }
     cache->bucket_mask = count - 1;
     cache->hash = hash;
+    atomic_init(&cache->bytes_used, 0);
+    cache->bytes_max = count * SG_CACHE_WAYS * SG_CACHE_ENTRY_BYTES_BUDGET;
     return cache;
 }
 
@@ -233,11 +243,19 @@ struct sg_cache *sg_cache_new(size_t max_entries)
     return sg_cache_new_with_hash(max_entries, sg_cache_hash_xxh3);
 }
 
+/* Frees an entry and returns its bytes to the cache's budget. */
+static void sg_cache_entry_release(struct sg_cache_entry *entry)
+{
+    atomic_fetch_sub_explicit(&entry->cache->bytes_used, entry->size, memory_order_relaxed);
+    free(entry);
+}
+
 /* Runs on liburcu's call_rcu thread after a grace period. */
 static void sg_cache_entry_free_rcu(struct rcu_head *head)
 {
     sg_cache_tsan_ignore_begin();
-    free((char *)head - offsetof(struct sg_cache_entry, rcu));
+    sg_cache_entry_release(
+        (struct sg_cache_entry *)((char *)head - offsetof(struct sg_cache_entry, rcu)));
     sg_cache_tsan_ignore_end();
 }
 
@@ -326,19 +344,18 @@ const struct sg_cache_entry *sg_cache_lookup(struct sg_cache *cache, struct sg_s
     return NULL;
 }
 
-static struct sg_cache_entry *sg_cache_entry_new(struct sg_cache_hash hash,
+static struct sg_cache_entry *sg_cache_entry_new(struct sg_cache *cache, struct sg_cache_hash hash,
                                                  struct sg_slice credential, uint64_t generation,
                                                  int64_t valid_until, enum sg_error error,
                                                  struct sg_slice value)
 {
     size_t head = sizeof(struct sg_cache_entry) + credential.len;
-    struct sg_cache_entry *entry;
+    struct sg_cache_entry *entry = malloc(head + value.len);
 
-    if (value.len > SIZE_MAX - head)
-        return NULL;
-    entry = malloc(head + value.len);
     if (!entry)
         return NULL;
+    entry->cache = cache;
+    entry->size = head + value.len;
 
     entry->hash_low = hash.low;
     entry->hash_high = hash.high;
@@ -442,13 +459,30 @@ bool sg_cache_insert(struct sg_cache *cache, struct sg_slice credential, uint64_
     struct sg_cache_entry *entry;
     struct sg_cache_bucket *bucket;
     struct sg_cache_choice choice;
+    size_t size;
 
-    if (credential.len > SG_CACHE_CREDENTIAL_MAX)
+    if (credential.len > SG_CACHE_CREDENTIAL_MAX || value.len > SG_CACHE_VALUE_MAX)
         return false;
+
+    /* Over the byte budget the insert is dropped, like one that loses its
+     * slot to another writer: entries are as large as their credentials,
+     * so without the budget large junk could pin far more memory than
+     * the number of slots suggests. Displaced entries return their bytes
+     * only after a grace period, so a burst of inserts can be dropped
+     * until the frees catch up. */
+    size = sizeof(struct sg_cache_entry) + credential.len + value.len;
+    if (atomic_fetch_add_explicit(&cache->bytes_used, size, memory_order_relaxed) + size >
+        cache->bytes_max) {
+        atomic_fetch_sub_explicit(&cache->bytes_used, size, memory_order_relaxed);
+        return true;
+    }
+
     hash = cache->hash(credential, cache->secret, sizeof(cache->secret));
-    entry = sg_cache_entry_new(hash, credential, generation, valid_until, error, value);
-    if (!entry)
+    entry = sg_cache_entry_new(cache, hash, credential, generation, valid_until, error, value);
+    if (!entry) {
+        atomic_fetch_sub_explicit(&cache->bytes_used, size, memory_order_relaxed);
         return false;
+    }
 
     bucket = sg_cache_bucket_of(cache, hash);
     choice = sg_cache_choose_slot(bucket, entry, hash, credential);
@@ -459,7 +493,7 @@ bool sg_cache_insert(struct sg_cache *cache, struct sg_slice credential, uint64_
     if (!atomic_compare_exchange_strong_explicit(&bucket->slots[choice.way], &choice.expected,
                                                  entry, memory_order_release,
                                                  memory_order_relaxed)) {
-        free(entry);
+        sg_cache_entry_release(entry);
         return true;
     }
 

@@ -38,7 +38,8 @@ struct sg_cache_entry;
 /*
  * Creates a cache for about `max_entries` credentials (rounded up to
  * whole buckets). All slot memory is allocated here; entries themselves
- * are allocated on insert and freed on eviction. NULL when out of memory
+ * are allocated on insert and freed on eviction, within a budget of
+ * SG_CACHE_ENTRY_BYTES_BUDGET bytes per slot. NULL when out of memory
  * or when no random secret can be read.
  */
 struct sg_cache *sg_cache_new(size_t max_entries);
@@ -63,9 +64,10 @@ const struct sg_cache_entry *sg_cache_lookup(struct sg_cache *cache, struct sg_s
  * `credential` (copied) under `generation`, usable while now <
  * valid_until. Replaces an entry of the same credential, else takes a
  * free slot of its bucket, else evicts one chosen by CLOCK. Never blocks
- * readers; when another writer wins the slot, this insert is dropped.
- * Returns false when out of memory or when the credential is longer than
- * SG_CACHE_CREDENTIAL_MAX.
+ * readers; when another writer wins the slot, or the entry would take the
+ * cache over its byte budget, this insert is dropped and true returned.
+ * Returns false when out of memory or when the credential or value is
+ * longer than SG_CACHE_CREDENTIAL_MAX or SG_CACHE_VALUE_MAX.
  */
 bool sg_cache_insert(struct sg_cache *cache, struct sg_slice credential, uint64_t generation,
                      int64_t valid_until, enum sg_error error, struct sg_slice value,
@@ -75,7 +77,17 @@ enum sg_error sg_cache_entry_error(const struct sg_cache_entry *entry);
 struct sg_slice sg_cache_entry_value(const struct sg_cache_entry *entry);
 int64_t sg_cache_entry_valid_until(const struct sg_cache_entry *entry);
 
-/* Credentials longer than this are never cached. */
+/* Credentials and values longer than these are never cached. */
 #define SG_CACHE_CREDENTIAL_MAX (64 * 1024)
+#define SG_CACHE_VALUE_MAX (1024 * 1024)
+
+/*
+ * Bytes the cache may hold per slot on average, entry header, credential
+ * and value included: a JWT-SVID verdict takes about 1.5 KiB. The total,
+ * capacity times this, is fixed at creation; an insert that would exceed
+ * it is dropped, so credentials near SG_CACHE_CREDENTIAL_MAX cannot make
+ * the cache hold 64 KiB per slot.
+ */
+#define SG_CACHE_ENTRY_BYTES_BUDGET 2048
 
 #endif

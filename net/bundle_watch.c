@@ -21,13 +21,17 @@
 
 #include "net/log.h"
 
-/* Events arriving within this time of each other are handled by one reload. */
+/* Events arriving within this time of each other are handled by one
+ * reload, but a reload never waits longer than QUIET_LIMIT_MS after the
+ * first event: a folder that never goes quiet (a log written next to the
+ * bundle) must not postpone the removal of a key. */
 #define QUIET_PERIOD_MS 100
+#define QUIET_LIMIT_MS 500
 
 #define WATCH_EVENTS \
     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_MOVED_FROM)
 
-static bool add_folder_watch(int fd, const char *path, char *message, size_t message_size)
+static bool watch_folder_of(int fd, const char *path, char *message, size_t message_size)
 {
     char *copy = strdup(path);
     const char *folder;
@@ -46,6 +50,23 @@ static bool add_folder_watch(int fd, const char *path, char *message, size_t mes
     return ok;
 }
 
+/*
+ * Watches the folder of the path as given and, when the path is a
+ * symbolic link, the folder of the file it resolves to, since a change
+ * there raises no event in the first folder. Watching a folder twice is
+ * harmless: inotify returns the same watch.
+ */
+static bool add_folder_watch(int fd, const char *path, char *message, size_t message_size)
+{
+    char *target = realpath(path, NULL);
+    bool ok = watch_folder_of(fd, path, message, message_size);
+
+    if (ok && target != NULL)
+        ok = watch_folder_of(fd, target, message, message_size);
+    free(target);
+    return ok;
+}
+
 /* Reads and discards the pending inotify events; false when the fd failed. */
 static bool drain_events(int fd)
 {
@@ -60,7 +81,10 @@ static bool drain_events(int fd)
     }
 }
 
-/* Waits for events to stop arriving for QUIET_PERIOD_MS; false when asked to stop. */
+/*
+ * Waits for events to stop arriving for QUIET_PERIOD_MS, or for
+ * QUIET_LIMIT_MS in all; false when asked to stop.
+ */
 static bool wait_for_quiet(struct sg_bundle_watch *watch)
 {
     struct pollfd fds[2] = {
@@ -68,7 +92,7 @@ static bool wait_for_quiet(struct sg_bundle_watch *watch)
         { .fd = watch->stop_fd, .events = POLLIN },
     };
 
-    for (;;) {
+    for (int waited = 0; waited < QUIET_LIMIT_MS; waited += QUIET_PERIOD_MS) {
         int ready = poll(fds, 2, QUIET_PERIOD_MS);
 
         if (ready == 0)
@@ -80,6 +104,7 @@ static bool wait_for_quiet(struct sg_bundle_watch *watch)
         if (fds[0].revents & POLLIN)
             (void)drain_events(watch->inotify_fd);
     }
+    return true;
 }
 
 static void *watch_thread(void *argument)

@@ -364,21 +364,43 @@ static json_t *skipped_object(const struct sg_bundle *bundle)
     return object;
 }
 
+/*
+ * A JSON string of `text`, which may come from a file path or an error
+ * about one and so need not be UTF-8: bytes of invalid UTF-8 become '?'.
+ */
+static json_t *text_value(const char *text)
+{
+    json_t *value = json_string(text);
+    char *copy;
+
+    if (value != NULL)
+        return value;
+    copy = strdup(text);
+    for (size_t i = 0; copy != NULL && copy[i] != '\0'; i++) {
+        if ((unsigned char)copy[i] >= 0x80)
+            copy[i] = '?';
+    }
+    value = copy != NULL ? json_string(copy) : NULL;
+    free(copy);
+    return value;
+}
+
 /* Describes one --bundle file: what this worker's snapshot holds and how loading went. */
 static json_t *bundle_object(const struct sg_bundle_file *file,
                              const struct sg_bundle_file_status *status,
                              const struct sg_bundle *bundle, int64_t now)
 {
-    json_t *object = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "trust_domain",
-                               file->trust_domain, "source", "file", "path", file->path,
-                               "last_success", (json_int_t)status->last_success, "last_attempt",
+    json_t *object = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I}", "trust_domain",
+                               file->trust_domain, "source", "file", "path",
+                               text_value(file->path), "last_success",
+                               (json_int_t)status->last_success, "last_attempt",
                                (json_int_t)status->last_attempt, "age_seconds",
                                (json_int_t)(now - status->last_success));
 
     if (object == NULL)
         return NULL;
     json_object_set_new(object, "last_error", status->last_error[0]
-                                                  ? json_string(status->last_error)
+                                                  ? text_value(status->last_error)
                                                   : json_null());
     if (bundle == NULL)
         return object;

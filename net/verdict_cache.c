@@ -38,11 +38,17 @@ void sg_verdict_cache_destroy(struct sg_verdict_cache *verdicts)
     verdicts->key = NULL;
 }
 
-/* Builds kind || credential in the scratch key; false when it does not fit. */
+/*
+ * Builds kind || credential in the scratch key; false when it is not
+ * cached at all. A token over SG_JWT_MAX is rejected before any work, so
+ * caching its verdict would only let junk take cache memory.
+ */
 static bool make_key(struct sg_verdict_cache *verdicts, enum sg_credential_kind kind,
                      struct sg_slice credential, struct sg_slice *key)
 {
     if (verdicts->cache == NULL || credential.len >= SG_CACHE_CREDENTIAL_MAX)
+        return false;
+    if (kind == SG_CREDENTIAL_JWT && credential.len > SG_JWT_MAX)
         return false;
     verdicts->key[0] = (uint8_t)kind;
     memcpy(verdicts->key + 1, credential.ptr, credential.len);

@@ -327,6 +327,39 @@ static void test_credential_length_limit(void **state)
     sg_cache_free(cache);
 }
 
+/* An entry that would take the cache over its byte budget is dropped, not stored. */
+static void test_byte_budget_drops_large_entry(void **state)
+{
+    (void)state;
+    struct sg_cache *cache = sg_cache_new(8);
+    struct sg_cache_stats stats = { 0 };
+    size_t budget = sg_cache_capacity(cache) * SG_CACHE_ENTRY_BYTES_BUDGET;
+    uint8_t *bytes = malloc(budget + 1);
+
+    assert_non_null(bytes);
+    memset(bytes, 'y', budget + 1);
+    struct sg_slice too_large = sg_slice_make(bytes, budget);
+
+    assert_true(
+        sg_cache_insert(cache, too_large, GENERATION, VALID_UNTIL, SG_OK, text("v"), &stats));
+    assert_null(sg_cache_lookup(cache, too_large, GENERATION, NOW, &stats));
+    assert_int_equal(stats.inserts, 0);
+
+    assert_int_equal(stats.inserts, 0);
+
+    /* Small, distinct entries within the budget are still stored. */
+    for (size_t i = 0; i < 4; i++) {
+        struct sg_slice small = sg_slice_make(bytes + i * 100, 100);
+
+        bytes[i * 100] = (uint8_t)('a' + i);
+        assert_true(sg_cache_insert(cache, small, GENERATION, VALID_UNTIL, SG_OK, text("v"),
+                                    &stats));
+        assert_non_null(sg_cache_lookup(cache, small, GENERATION, NOW, &stats));
+    }
+    free(bytes);
+    sg_cache_free(cache);
+}
+
 static void test_capacity_rounding(void **state)
 {
     (void)state;
@@ -367,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_distinct_credentials_never_alias),
         cmocka_unit_test(test_value_and_error_round_trip),
         cmocka_unit_test(test_credential_length_limit),
+        cmocka_unit_test(test_byte_budget_drops_large_entry),
         cmocka_unit_test(test_capacity_rounding),
         cmocka_unit_test(test_capacity_too_large),
     };

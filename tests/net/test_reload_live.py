@@ -341,6 +341,57 @@ class ReloadTest(LiveServerCase):
         self.assertGreater(traffic.responses, 20)
         self.assertEqual(self.generation(), 3)
 
+    def test_busy_folder_does_not_postpone_removal(self):
+        # Another file in the bundle's folder changes every 50 ms, so the
+        # folder never goes quiet; the removal must still be published
+        # within the deadline.
+        token_a = sign_token(self.key_a)
+        self.assertIsNone(error_of(verify(self.server.port, token_a)))
+        noisy = os.path.join(self.folder.name, "unrelated.log")
+        stop = threading.Event()
+
+        def write_noise():
+            with open(noisy, "a") as log:
+                for _ in range(200):
+                    if stop.wait(0.05):
+                        return
+                    log.write("x\n")
+                    log.flush()
+
+        writer = threading.Thread(target=write_noise, daemon=True)
+        writer.start()
+        try:
+            replace_file(self.bundle_path, bundle_text([self.key_b], sequence=2))
+            self.wait_for_error(token_a, "unknown_key")
+        finally:
+            stop.set()
+            writer.join(timeout=5)
+
+    def test_symlink_target_change_reloads(self):
+        # --bundle names a symlink in one folder whose target lives in
+        # another; a change of the target must be seen without a SIGHUP.
+        target_folder = os.path.join(self.folder.name, "target")
+        os.mkdir(target_folder)
+        target = os.path.join(target_folder, "bundle.json")
+        replace_file(target, bundle_text([self.key_a, self.key_b]))
+        link = os.path.join(self.folder.name, "link.json")
+        os.symlink(target, link)
+        self.server.stop()
+        self.server = BundleServer(link)
+        time.sleep(WATCH_START_SECONDS)
+        token_a = sign_token(self.key_a)
+        self.assertIsNone(error_of(verify(self.server.port, token_a)))
+
+        replace_file(target, bundle_text([self.key_b], sequence=2))
+        self.wait_for_error(token_a, "unknown_key")
+
+    def test_oversized_token_not_cached(self):
+        before = bundles_status(self.server.port)["cache"]["inserts"]
+        for i in range(3):
+            result = verify(self.server.port, "A" * 20000 + str(i))
+            self.assertEqual(error_of(result), "malformed")
+        self.assertEqual(bundles_status(self.server.port)["cache"]["inserts"], before)
+
     # -- a file that fails to parse --
 
     def test_invalid_json_keeps_previous_bundle(self):
@@ -408,29 +459,36 @@ class ReloadTest(LiveServerCase):
     # -- SIGHUP --
 
     def test_sighup_publishes_change(self):
-        # The server reads the bundle through a symlink in a folder of its
-        # own, and the test changes the target in another folder. The
-        # watcher only watches the symlink's folder, so nothing but the
-        # SIGHUP can make the server read the file again.
+        # The server reads the bundle through two symlinks:
+        #   watched/bundle.json -> links/current -> v1/bundle.json.
+        # The watcher watches watched/ and the folder the path resolves to
+        # at start, v1/. The test then writes v2/bundle.json and points
+        # links/current at it: neither folder is watched, so nothing but
+        # the SIGHUP can make the server read the new bundle.
         watched = os.path.join(self.folder.name, "watched")
-        target_folder = os.path.join(self.folder.name, "target")
-        os.mkdir(watched)
-        os.mkdir(target_folder)
-        target = os.path.join(target_folder, "bundle.json")
+        links = os.path.join(self.folder.name, "links")
+        first = os.path.join(self.folder.name, "v1")
+        second = os.path.join(self.folder.name, "v2")
+        for folder in (watched, links, first, second):
+            os.mkdir(folder)
+        replace_file(os.path.join(first, "bundle.json"), bundle_text([self.key_a, self.key_b]))
+        os.symlink(os.path.join(first, "bundle.json"), os.path.join(links, "current"))
         link = os.path.join(watched, "bundle.json")
-        replace_file(target, bundle_text([self.key_a, self.key_b]))
-        os.symlink(target, link)
+        os.symlink(os.path.join(links, "current"), link)
         self.server.stop()
         self.server = BundleServer(link)
         time.sleep(WATCH_START_SECONDS)
         token_a = sign_token(self.key_a)
         self.assertIsNone(error_of(verify(self.server.port, token_a)))
 
-        replace_file(target, bundle_text([self.key_b], sequence=2))
+        replace_file(os.path.join(second, "bundle.json"),
+                     bundle_text([self.key_b], sequence=2))
+        os.symlink(os.path.join(second, "bundle.json"), os.path.join(links, "next"))
+        os.replace(os.path.join(links, "next"), os.path.join(links, "current"))
         time.sleep(UNPUBLISHED_WAIT_SECONDS)
         self.assertEqual(self.generation(), 1,
-                         "the server reloaded a symlink target outside the watched folder "
-                         "without a SIGHUP, so this test cannot isolate SIGHUP")
+                         "the server reloaded without a SIGHUP, so this test cannot "
+                         "isolate SIGHUP")
         self.assertIsNone(error_of(verify(self.server.port, token_a)))
 
         self.server.process.send_signal(signal.SIGHUP)
