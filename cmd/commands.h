@@ -18,4 +18,7 @@ int sg_cmd_verify_jwt(int argc, char **argv);
 /* `svidgate verify x509 ...`; argv[0] is "x509". */
 int sg_cmd_verify_x509(int argc, char **argv);
 
+/* `svidgate bundle fetch ...`; argv[0] is "fetch". */
+int sg_cmd_bundle_fetch(int argc, char **argv);
+
 #endif

@@ -11,6 +11,9 @@ static const char usage_text[] =
     "                       [--now UNIX_SECONDS] [FILE|-]...\n"
     "       svidgate verify x509 --bundle TD=PATH... [--leeway SECONDS]\n"
     "                       [--now UNIX_SECONDS] [FILE|-]...\n"
+    "       svidgate bundle fetch URL [--profile https_web|https_spiffe] [--ca-file PEM]\n"
+    "                       [--spiffe-id ID --bundle TD=PATH] [--trust-domain TD]\n"
+    "                       [--timeout SECONDS]\n"
     "       svidgate --help | --version\n"
     "\n"
     "serve        run the HTTP verification service (see 'svidgate serve --help')\n"
@@ -43,6 +46,20 @@ static int run_verify(int argc, char **argv)
     return SG_EXIT_USAGE;
 }
 
+static int run_bundle(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs("svidgate: bundle needs a subcommand: 'bundle fetch'\n", stderr);
+        return print_usage(stderr, SG_EXIT_USAGE);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return print_usage(stdout, SG_EXIT_OK);
+    if (strcmp(argv[1], "fetch") == 0)
+        return sg_cmd_bundle_fetch(argc - 1, argv + 1);
+    fprintf(stderr, "svidgate: unknown bundle subcommand '%s'; expected 'fetch'\n", argv[1]);
+    return SG_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -59,6 +76,8 @@ int main(int argc, char **argv)
         return sg_cmd_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "verify") == 0)
         return run_verify(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bundle") == 0)
+        return run_bundle(argc - 1, argv + 1);
 
     fprintf(stderr, "svidgate: unknown command '%s'\n", argv[1]);
     return print_usage(stderr, SG_EXIT_USAGE);

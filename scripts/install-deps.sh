@@ -4,20 +4,21 @@
 #
 # Usage: scripts/install-deps.sh [--test]
 #   --test  also installs what the test suite needs (cmocka, clang and its
-#           runtime for libFuzzer, python3-jwcrypto, and Google Benchmark
-#           with g++ for the SVIDGATE_BENCH microbenchmarks).
+#           runtime for libFuzzer, python3-jwcrypto, Google Benchmark
+#           with g++ for the SVIDGATE_BENCH microbenchmarks, and nginx-light
+#           as the bundle endpoint of tests/net/test_federation_fetch.py).
 set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config ca-certificates
     liburing-dev libssl-dev openssl libjansson-dev libjemalloc-dev
-    liburcu-dev libxxhash-dev
+    liburcu-dev libxxhash-dev libcurl4-openssl-dev
     curl python3 python3-cryptography
 )
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(
         libcmocka-dev clang libclang-rt-14-dev
-        python3-jwcrypto libbenchmark-dev g++
+        python3-jwcrypto libbenchmark-dev g++ nginx-light
     )
 fi
 
