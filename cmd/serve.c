@@ -2,21 +2,27 @@
  * `svidgate serve`: flags, trust bundles, then the io_uring HTTP server
  * until SIGINT or SIGTERM.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
 #include "core/limits.h"
+#include "core/spiffe_id.h"
 #include "net/bundle_files.h"
 #include "cache/verify_cache.h"
+#include "net/federation_refresh.h"
+#include "net/federation_source.h"
 #include "net/server.h"
 
 static const char serve_usage[] =
-    "usage: svidgate serve [--listen HOST:PORT] [--workers N] --bundle TD=PATH...\n"
+    "usage: svidgate serve [--listen HOST:PORT] [--workers N] [--bundle TD=PATH]...\n"
+    "                      [--federate TD=URL[,OPTION=VALUE]...]... [--state-dir DIR]\n"
     "                      [--audience AUD]... [--leeway SECONDS] [--cache-entries N]\n"
     "                      [--stats SECONDS]\n"
     "\n"
@@ -28,8 +34,20 @@ static const char serve_usage[] =
     "  --workers N          worker threads, each with its own io_uring and listening\n"
     "                       socket (default: the number of online CPUs)\n"
     "  --bundle TD=PATH     trust bundle of trust domain TD: SPIFFE bundle JSON or PEM;\n"
-    "                       at least one is required. Reloaded when the file changes\n"
-    "                       and on SIGHUP; a file that fails keeps its previous bundle\n"
+    "                       at least one --bundle or --federate is required. Reloaded\n"
+    "                       when the file changes and on SIGHUP; a file that fails keeps\n"
+    "                       its previous bundle\n"
+    "  --federate TD=URL[,profile=https_web|https_spiffe][,spiffe_id=ID][,ca_file=PEM]\n"
+    "                       fetch the bundle of trust domain TD from the SPIFFE bundle\n"
+    "                       endpoint URL on a background thread, at its\n"
+    "                       spiffe_refresh_hint (30 to 3600 s; 300 s without one).\n"
+    "                       https_web (the default) checks the server against ca_file\n"
+    "                       or the system CAs; https_spiffe needs spiffe_id and a\n"
+    "                       --bundle of that ID's trust domain (or TD's own saved\n"
+    "                       bundle). A fetched bundle replaces a --bundle of the same\n"
+    "                       TD; a failed fetch keeps the last good bundle\n"
+    "  --state-dir DIR      save each fetched bundle in DIR/TD.json and load it at\n"
+    "                       start-up, so the server verifies while an endpoint is down\n"
     "  --audience AUD       audience to expect when a request names none; repeatable\n"
     "  --leeway SECONDS     clock skew allowed on exp, nbf, iat, notBefore and\n"
     "                       notAfter (default 30)\n"
@@ -38,7 +56,8 @@ static const char serve_usage[] =
     "  --stats SECONDS      log the cache counters and snapshot generation every\n"
     "                       SECONDS (default 0: never)\n"
     "\n"
-    "Not supported yet: --federate, --state-dir, --config.\n"
+    "GET /readyz returns 200 once every trust domain has a bundle, else 503.\n"
+    "Not supported yet: --config.\n"
     "Exit status: 0 after SIGINT or SIGTERM, 1 when a worker failed, 2 on a usage,\n"
     "configuration or start-up error.\n";
 
@@ -54,6 +73,10 @@ struct serve_config {
     int64_t stats_interval;
     struct sg_bundle_list bundles;
     struct sg_audience_list audiences;
+    struct sg_federation_source *federations;
+    size_t federation_count;
+    const char *state_dir;
+    int64_t refresh_min;
 };
 
 enum {
@@ -65,11 +88,16 @@ enum {
     OPT_CACHE_ENTRIES,
     OPT_STATS,
     OPT_HELP,
+    OPT_FEDERATE,
+    OPT_STATE_DIR,
+    OPT_FEDERATE_REFRESH_MIN,
     OPT_NOT_SUPPORTED,
 };
 
-/* NOTE: --federate, --state-dir and --config are part of
- * the command line contract but not implemented; they fail with exit 2. */
+/* NOTE: --config is part of the command line contract but not
+ * implemented; it fails with exit 2. --federate-refresh-min is left out
+ * of the help text: it lowers the floor of the refresh interval (default
+ * SG_FEDERATION_REFRESH_MIN_DEFAULT seconds) for tests. */
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "workers", required_argument, NULL, OPT_WORKERS },
@@ -77,10 +105,11 @@ static const struct option long_options[] = {
     { "audience", required_argument, NULL, OPT_AUDIENCE },
     { "leeway", required_argument, NULL, OPT_LEEWAY },
     { "help", no_argument, NULL, OPT_HELP },
-    { "federate", required_argument, NULL, OPT_NOT_SUPPORTED },
+    { "federate", required_argument, NULL, OPT_FEDERATE },
+    { "federate-refresh-min", required_argument, NULL, OPT_FEDERATE_REFRESH_MIN },
     { "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
     { "stats", required_argument, NULL, OPT_STATS },
-    { "state-dir", required_argument, NULL, OPT_NOT_SUPPORTED },
+    { "state-dir", required_argument, NULL, OPT_STATE_DIR },
     { "config", required_argument, NULL, OPT_NOT_SUPPORTED },
     { NULL, 0, NULL, 0 },
 };
@@ -96,6 +125,70 @@ static int64_t default_workers(void)
     if (cpus < 1)
         return 1;
     return cpus > SG_SERVER_WORKERS_MAX ? SG_SERVER_WORKERS_MAX : cpus;
+}
+
+static bool add_federation(struct serve_config *config, const char *arg)
+{
+    struct sg_federation_source source;
+    struct sg_federation_source *grown;
+    struct sg_status status;
+
+    if (sg_federation_source_parse_arg(arg, &source, &status) != SG_OK) {
+        fprintf(stderr, "svidgate: %s\n", status.message);
+        return false;
+    }
+    for (size_t i = 0; i < config->federation_count; i++) {
+        if (strcmp(config->federations[i].trust_domain, source.trust_domain) == 0) {
+            fprintf(stderr, "svidgate: --federate \"%s\": trust domain %s is federated twice\n",
+                    arg, source.trust_domain);
+            sg_federation_source_clear(&source);
+            return false;
+        }
+    }
+    grown = realloc(config->federations, (config->federation_count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        sg_federation_source_clear(&source);
+        fputs("svidgate: out of memory\n", stderr);
+        return false;
+    }
+    config->federations = grown;
+    config->federations[config->federation_count++] = source;
+    return true;
+}
+
+/* Whether a --bundle or a --federate names `trust_domain`. */
+static bool has_trust_domain(const struct serve_config *config, struct sg_slice trust_domain)
+{
+    for (size_t i = 0; i < config->bundles.count; i++) {
+        if (sg_slice_eq(trust_domain, sg_slice_cstr(config->bundles.files[i].trust_domain)))
+            return true;
+    }
+    for (size_t i = 0; i < config->federation_count; i++) {
+        if (sg_slice_eq(trust_domain, sg_slice_cstr(config->federations[i].trust_domain)))
+            return true;
+    }
+    return false;
+}
+
+/* Checks that every https_spiffe endpoint ID's trust domain has a bundle source. */
+static bool check_federations(const struct serve_config *config)
+{
+    for (size_t i = 0; i < config->federation_count; i++) {
+        const struct sg_federation_source *source = &config->federations[i];
+        struct sg_spiffe_id id;
+        struct sg_status status;
+
+        if (source->profile != SG_FED_HTTPS_SPIFFE)
+            continue;
+        if (sg_spiffe_id_parse(sg_slice_cstr(source->spiffe_id), &id, &status) != SG_OK ||
+            !has_trust_domain(config, id.trust_domain)) {
+            fprintf(stderr, "svidgate: --federate %s: the endpoint ID %s needs a --bundle of its "
+                    "trust domain to authenticate the endpoint\n", source->trust_domain,
+                    source->spiffe_id);
+            return false;
+        }
+    }
+    return true;
 }
 
 /*
@@ -122,6 +215,14 @@ static bool apply_option(struct serve_config *config, int option, int index, con
                                    &config->cache_entries);
     case OPT_STATS:
         return sg_option_parse_int("--stats", optarg, 0, 86400, &config->stats_interval);
+    case OPT_FEDERATE:
+        return add_federation(config, optarg);
+    case OPT_STATE_DIR:
+        config->state_dir = optarg;
+        return true;
+    case OPT_FEDERATE_REFRESH_MIN:
+        return sg_option_parse_int("--federate-refresh-min", optarg, 1,
+                                   SG_FEDERATION_REFRESH_MAX_DEFAULT, &config->refresh_min);
     case OPT_NOT_SUPPORTED:
         fprintf(stderr, "svidgate: serve --%s is not supported yet\n", long_options[index].name);
         return false;
@@ -144,6 +245,7 @@ static int parse_args(int argc, char **argv, struct serve_config *config)
     config->workers = default_workers();
     config->leeway = SG_LEEWAY_DEFAULT;
     config->cache_entries = DEFAULT_CACHE_ENTRIES;
+    config->refresh_min = SG_FEDERATION_REFRESH_MIN_DEFAULT;
     if (!sg_options_check_names(argc, argv, long_options, "serve"))
         goto usage;
 
@@ -162,9 +264,16 @@ static int parse_args(int argc, char **argv, struct serve_config *config)
         fprintf(stderr, "svidgate: serve takes no arguments, but got '%s'\n", argv[optind]);
         goto usage;
     }
-    if (config->bundles.count == 0) {
-        fputs("svidgate: serve needs at least one --bundle TD=PATH; without one every token "
-              "fails with unknown_trust_domain\n", stderr);
+    if (config->bundles.count == 0 && config->federation_count == 0) {
+        fputs("svidgate: serve needs at least one --bundle TD=PATH or --federate TD=URL; "
+              "without one every token fails with unknown_trust_domain\n", stderr);
+        goto usage;
+    }
+    if (!check_federations(config))
+        goto usage;
+    if (config->state_dir != NULL && access(config->state_dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "svidgate: --state-dir %s is not a writable folder: %s\n",
+                config->state_dir, strerror(errno));
         goto usage;
     }
     return -1;
@@ -177,6 +286,11 @@ usage:
 static int run_server(const struct serve_config *config, struct sg_trust_publisher *publisher,
                       struct sg_cache *cache, struct sg_cache_counters *counters)
 {
+    struct sg_federation_refresh_config federation = {
+        .refresh_min = config->refresh_min,
+        .refresh_max = SG_FEDERATION_REFRESH_MAX_DEFAULT,
+        .state_dir = config->state_dir,
+    };
     struct sg_server_config server = {
         .listen = config->listen,
         .workers = (size_t)config->workers,
@@ -187,8 +301,11 @@ static int run_server(const struct serve_config *config, struct sg_trust_publish
         .audiences = config->audiences.values,
         .audience_count = config->audiences.count,
         .leeway = config->leeway,
+        .federation = &federation,
     };
 
+    sg_fed_fetch_options_default(&federation.fetch);
+    federation.fetch.leeway = config->leeway;
     switch (sg_server_run(&server)) {
     case SG_SERVER_STOPPED:
         return SG_EXIT_OK;
@@ -208,12 +325,19 @@ int sg_cmd_serve(int argc, char **argv)
     struct sg_cache *cache = NULL;
     struct sg_cache_counters *counters = NULL;
     bool publisher_ready = false;
+    bool curl_ready = false;
     int status = parse_args(argc, argv, &config);
 
     if (status >= 0)
         goto done;
 
     status = SG_EXIT_USAGE;
+    /* libcurl is initialised here, before any thread starts. */
+    if (config.federation_count > 0 && !sg_fed_global_init()) {
+        fputs("svidgate: initialising libcurl failed, so --federate cannot fetch\n", stderr);
+        goto done;
+    }
+    curl_ready = config.federation_count > 0;
     counters = calloc((size_t)config.workers, sizeof(*counters));
     if (config.cache_entries > 0)
         cache = sg_cache_new((size_t)config.cache_entries);
@@ -225,18 +349,28 @@ int sg_cmd_serve(int argc, char **argv)
 
     /* Each worker gets its own copy of the bundles' OpenSSL objects. */
     publisher_ready = true;
-    if (sg_trust_publisher_init(&publisher, config.bundles.files, config.bundles.count,
-                                (size_t)config.workers, &load_status) != SG_OK)
+    if (sg_trust_publisher_init_federated(&publisher, config.bundles.files, config.bundles.count,
+                                          config.federations, config.federation_count,
+                                          (size_t)config.workers, &load_status) != SG_OK) {
         fprintf(stderr, "svidgate: %s\n", load_status.message);
-    else
+    } else {
+        /* Saved bundles are published before the workers start, so the
+         * server verifies at once while an endpoint is down. */
+        sg_federation_state_load(&publisher, config.state_dir);
         status = run_server(&config, &publisher, cache, counters);
+    }
 
 done:
     if (publisher_ready)
         sg_trust_publisher_destroy(&publisher);
     sg_cache_free(cache);
     free(counters);
+    if (curl_ready)
+        sg_fed_global_cleanup();
     sg_bundle_list_free(&config.bundles);
+    for (size_t i = 0; i < config.federation_count; i++)
+        sg_federation_source_clear(&config.federations[i]);
+    free(config.federations);
     sg_audience_list_free(&config.audiences);
     return status;
 }

@@ -419,6 +419,59 @@ static json_t *bundle_object(const struct sg_bundle_file *file,
     return object;
 }
 
+/*
+ * Describes one --federate trust domain: its endpoint, the last fetches
+ * and what this worker's snapshot holds. `stale_seconds` counts from the
+ * last accepted fetch, or is null before one. Called with the
+ * publisher's lock held.
+ */
+static json_t *federation_object(const struct sg_federation_source *source,
+                                 const struct sg_federation_status *status,
+                                 const struct sg_bundle *bundle, int64_t now)
+{
+    json_t *object = json_pack("{s:s, s:s, s:o, s:s, s:b, s:b, s:I, s:I, s:I, s:I}",
+                               "trust_domain", source->trust_domain, "source", "federation",
+                               "url", text_value(source->url), "profile",
+                               sg_fed_profile_name(source->profile), "has_bundle",
+                               status->has_bundle, "from_state_dir", status->from_state_dir,
+                               "fetches", (json_int_t)status->fetches, "failures",
+                               (json_int_t)status->failures, "rollbacks",
+                               (json_int_t)status->rollbacks, "next_attempt",
+                               (json_int_t)status->next_attempt);
+
+    if (object == NULL)
+        return NULL;
+    json_object_set_new(object, "last_success", status->last_success
+                                                    ? json_integer(status->last_success)
+                                                    : json_null());
+    json_object_set_new(object, "last_attempt", status->last_attempt
+                                                    ? json_integer(status->last_attempt)
+                                                    : json_null());
+    json_object_set_new(object, "stale_seconds",
+                        status->last_success ? json_integer(now - status->last_success)
+                                             : json_null());
+    json_object_set_new(object, "last_error", status->last_error[0]
+                                                  ? text_value(status->last_error)
+                                                  : json_null());
+    json_object_set_new(object, "peer_id",
+                        status->peer_id[0] ? text_value(status->peer_id) : json_null());
+    json_object_set_new(object, "sequence", status->has_bundle && status->has_sequence
+                                                ? json_integer((json_int_t)status->sequence)
+                                                : json_null());
+    if (source->spiffe_id != NULL)
+        json_object_set_new(object, "spiffe_id", text_value(source->spiffe_id));
+    if (bundle != NULL && status->has_bundle) {
+        json_object_set_new(object, "jwt_authorities",
+                            json_integer((json_int_t)bundle->jwt_key_count));
+        json_object_set_new(object, "x509_authorities",
+                            json_integer(sk_X509_num(bundle->x509_authorities)));
+        json_object_set_new(object, "refresh_hint", bundle->has_refresh_hint
+                                                        ? json_integer(bundle->refresh_hint)
+                                                        : json_null());
+    }
+    return object;
+}
+
 static json_t *cache_object(const struct sg_route_context *context)
 {
     struct sg_cache_stats total;
@@ -453,6 +506,14 @@ static void handle_bundles(struct sg_route_context *context, const struct sg_htt
                                                                        sg_slice_cstr(file->trust_domain)),
                                                      now));
     }
+    for (size_t i = 0; bundles != NULL && i < publisher->federation_count; i++) {
+        const struct sg_federation_source *source = &publisher->federations[i];
+
+        json_array_append_new(bundles, federation_object(source, &publisher->federation_status[i],
+                                                         sg_trust_set_find(context->trust,
+                                                                           sg_slice_cstr(source->trust_domain)),
+                                                         now));
+    }
     root = json_pack("{s:I, s:I, s:I, s:o, s:o}", "generation",
                      (json_int_t)context->trust->generation, "reloads",
                      (json_int_t)publisher->reloads, "reload_errors",
@@ -471,10 +532,49 @@ static void handle_bundles(struct sg_route_context *context, const struct sg_htt
     reply->body = sg_slice_cstr(reply->owned_body);
 }
 
+/* ---- GET /readyz ---------------------------------------------------- */
+
+/*
+ * 200 when every configured trust domain has a bundle in this worker's
+ * snapshot, else 503 with the missing ones. A --bundle file always has
+ * one after start-up, so only a federated trust domain that has neither
+ * a fetched or saved bundle nor a --bundle file can be missing.
+ */
+static void handle_readyz(struct sg_route_context *context, const struct sg_http_request *request,
+                          int64_t now, struct reply *reply)
+{
+    struct sg_trust_publisher *publisher = context->publisher;
+    json_t *missing = json_array();
+    json_t *root;
+    bool ready;
+
+    (void)request;
+    (void)now;
+    for (size_t i = 0; missing != NULL && i < publisher->federation_count; i++) {
+        const char *trust_domain = publisher->federations[i].trust_domain;
+
+        if (sg_trust_set_find(context->trust, sg_slice_cstr(trust_domain)) == NULL)
+            json_array_append_new(missing, json_string(trust_domain));
+    }
+    ready = missing != NULL && json_array_size(missing) == 0;
+    root = json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "missing_bundles",
+                     missing);
+    reply->owned_body = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (reply->owned_body == NULL) {
+        reply_error(reply, 500, "the server ran out of memory");
+        return;
+    }
+    reply->status = ready ? 200 : 503;
+    reply->content_type = "application/json";
+    reply->body = sg_slice_cstr(reply->owned_body);
+}
+
 /* ---- Dispatch ------------------------------------------------------- */
 
 static const struct route routes[] = {
     { "/healthz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_healthz },
+    { "/readyz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_readyz },
     { "/v1/jwt-svid/verify", { "POST", NULL }, "POST", handle_verify_jwt },
     { "/v1/x509-svid/verify", { "POST", NULL }, "POST", handle_verify_x509 },
     { "/v1/bundles", { "GET", "HEAD", NULL }, "GET, HEAD", handle_bundles },

@@ -2,6 +2,8 @@
  * The HTTP routes: the response the server sends to each parsed request.
  *
  *     GET|HEAD /healthz              200 {"status":"ok"}
+ *     GET|HEAD /readyz               200 when every trust domain has a bundle, else
+ *                                    503; {"status", "missing_bundles": [TD, ...]}
  *     POST     /v1/jwt-svid/verify   200 with a result object
  *     POST     /v1/x509-svid/verify  200 with a result object; the body is
  *                                    {"chain": [base64 DER, ...]} or PEM with

@@ -33,6 +33,7 @@ struct server {
     size_t initialized; /* workers that need sg_worker_destroy() */
     size_t started;     /* workers whose thread runs */
     struct sg_bundle_watch watch;
+    struct sg_federation_refresh refresh;
     char message[MESSAGE_MAX];
 };
 
@@ -206,6 +207,12 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
                                sizeof(server->message)))
         return start_failed(server);
 
+    if (server->config->federation != NULL &&
+        !sg_federation_refresh_start(&server->refresh, server->config->publisher,
+                                     server->config->federation, server->message,
+                                     sizeof(server->message)))
+        return start_failed(server);
+
     /* A file that changed between the first load and the watch starting
      * raised no event, so the bundles are read once more now. */
     (void)sg_trust_publisher_reload(server->config->publisher, "watch_started");
@@ -244,11 +251,13 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 
     server.watch.inotify_fd = server.watch.stop_fd = -1;
+    server.refresh.stop_fd = -1;
     result = serve(&server, &stop_signals);
 
-    /* The watcher may be waiting for a grace period, which needs the
-     * workers running, so it stops first. */
+    /* The watcher and the refresher may be waiting for a grace period,
+     * which needs the workers running, so they stop first. */
     sg_bundle_watch_stop(&server.watch);
+    sg_federation_refresh_stop(&server.refresh);
     if (!stop_workers(&server) && result == SG_SERVER_STOPPED)
         result = SG_SERVER_WORKER_FAILED;
 

@@ -11,6 +11,7 @@
 
 #include "core/bundle.h"
 #include "core/slice.h"
+#include "net/federation_refresh.h"
 #include "net/trust_publisher.h"
 #include "net/verdict_cache.h"
 
@@ -33,6 +34,10 @@ struct sg_server_config {
     const struct sg_slice *audiences; /* --audience defaults; may be empty */
     size_t audience_count;
     int64_t leeway;                   /* seconds */
+
+    /* Schedule, fetch limits and state directory of the federation
+     * refresher, which runs while the publisher has federated trust domains. */
+    const struct sg_federation_refresh_config *federation;
 };
 
 enum sg_server_result {

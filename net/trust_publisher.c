@@ -23,29 +23,69 @@ static int64_t wall_clock(void)
     return (int64_t)time(NULL);
 }
 
-/* Builds one trust set of `generation` from the last good bytes of every file. */
+/* The index of the federated trust domain named `trust_domain` that has good bytes, or -1. */
+static long fetched_federation(const struct sg_trust_publisher *publisher, const char *trust_domain)
+{
+    for (size_t i = 0; i < publisher->federation_count; i++) {
+        if (publisher->federated_text[i] != NULL &&
+            strcmp(publisher->federations[i].trust_domain, trust_domain) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* Parses `text` for `trust_domain` and adds it to `set`; `source` names it in errors. */
+static enum sg_error add_bundle(struct sg_trust_set *set, const char *trust_domain,
+                                const char *text, size_t len, const char *source,
+                                struct sg_status *status)
+{
+    struct sg_bundle *bundle = NULL;
+    struct sg_status parse_status;
+
+    if (sg_bundle_parse(sg_slice_cstr(trust_domain), sg_slice_make(text, len), &bundle,
+                        &parse_status) != SG_OK)
+        return sg_fail(status, parse_status.error, "%s: %s", source, parse_status.message);
+    if (sg_trust_set_add(set, bundle, status) != SG_OK) {
+        sg_bundle_free(bundle);
+        return status->error;
+    }
+    return SG_OK;
+}
+
+/*
+ * Builds one trust set of `generation` from the last good bytes of every
+ * file and every federated trust domain. A fetched bundle replaces the
+ * file of the same trust domain, which only bootstraps it.
+ */
 static enum sg_error build_set(const struct sg_trust_publisher *publisher, uint64_t generation,
                                struct sg_trust_set **out, struct sg_status *status)
 {
     struct sg_trust_set *set = sg_trust_set_new(generation);
+    char source[600];
 
     if (set == NULL)
         return sg_fail(status, SG_ERR_INTERNAL, "out of memory building a trust snapshot");
 
     for (size_t i = 0; i < publisher->file_count; i++) {
         const struct sg_bundle_file *file = &publisher->files[i];
-        struct sg_bundle *bundle = NULL;
-        struct sg_status parse_status;
 
-        if (sg_bundle_parse(sg_slice_cstr(file->trust_domain),
-                            sg_slice_make(publisher->good_text[i], publisher->good_len[i]),
-                            &bundle, &parse_status) != SG_OK) {
+        if (fetched_federation(publisher, file->trust_domain) >= 0)
+            continue;
+        snprintf(source, sizeof(source), "bundle file %s", file->path);
+        if (add_bundle(set, file->trust_domain, publisher->good_text[i], publisher->good_len[i],
+                       source, status) != SG_OK) {
             sg_trust_set_free(set);
-            return sg_fail(status, parse_status.error, "bundle file %s: %s", file->path,
-                           parse_status.message);
+            return status->error;
         }
-        if (sg_trust_set_add(set, bundle, status) != SG_OK) {
-            sg_bundle_free(bundle);
+    }
+    for (size_t i = 0; i < publisher->federation_count; i++) {
+        const struct sg_federation_source *federation = &publisher->federations[i];
+
+        if (publisher->federated_text[i] == NULL)
+            continue;
+        snprintf(source, sizeof(source), "bundle fetched from %s", federation->url);
+        if (add_bundle(set, federation->trust_domain, publisher->federated_text[i],
+                       publisher->federated_len[i], source, status) != SG_OK) {
             sg_trust_set_free(set);
             return status->error;
         }
@@ -129,11 +169,25 @@ enum sg_error sg_trust_publisher_init(struct sg_trust_publisher *publisher,
                                       const struct sg_bundle_file *files, size_t file_count,
                                       size_t workers, struct sg_status *status)
 {
+    return sg_trust_publisher_init_federated(publisher, files, file_count, NULL, 0, workers,
+                                             status);
+}
+
+enum sg_error sg_trust_publisher_init_federated(struct sg_trust_publisher *publisher,
+                                                const struct sg_bundle_file *files,
+                                                size_t file_count,
+                                                const struct sg_federation_source *federations,
+                                                size_t federation_count, size_t workers,
+                                                struct sg_status *status)
+{
     struct sg_trust_set **sets;
+    size_t federation_slots = federation_count ? federation_count : 1;
 
     memset(publisher, 0, sizeof(*publisher));
     publisher->files = files;
     publisher->file_count = file_count;
+    publisher->federations = federations;
+    publisher->federation_count = federation_count;
     publisher->workers = workers;
     publisher->generation = 1;
     pthread_mutex_init(&publisher->lock, NULL);
@@ -142,8 +196,14 @@ enum sg_error sg_trust_publisher_init(struct sg_trust_publisher *publisher,
     publisher->good_text = calloc(file_count ? file_count : 1, sizeof(*publisher->good_text));
     publisher->good_len = calloc(file_count ? file_count : 1, sizeof(*publisher->good_len));
     publisher->status = calloc(file_count ? file_count : 1, sizeof(*publisher->status));
+    publisher->federated_text = calloc(federation_slots, sizeof(*publisher->federated_text));
+    publisher->federated_len = calloc(federation_slots, sizeof(*publisher->federated_len));
+    publisher->federation_status = calloc(federation_slots,
+                                          sizeof(*publisher->federation_status));
     if (publisher->current == NULL || publisher->good_text == NULL ||
-        publisher->good_len == NULL || publisher->status == NULL)
+        publisher->good_len == NULL || publisher->status == NULL ||
+        publisher->federated_text == NULL || publisher->federated_len == NULL ||
+        publisher->federation_status == NULL)
         return sg_fail(status, SG_ERR_INTERNAL, "out of memory");
 
     for (size_t i = 0; i < file_count; i++) {
@@ -184,12 +244,51 @@ static bool refresh_files(struct sg_trust_publisher *publisher, const char *reas
     return changed;
 }
 
-bool sg_trust_publisher_reload(struct sg_trust_publisher *publisher, const char *reason)
+/*
+ * Builds and publishes a new generation when good bytes changed since the
+ * last publication. The caller holds reload_lock and passes `sets` and
+ * `old`, arrays of one pointer per worker. Returns true when published.
+ */
+static bool publish_pending(struct sg_trust_publisher *publisher, const char *reason,
+                            struct sg_trust_set **sets, struct sg_trust_set **old)
+{
+    struct sg_status status;
+    uint64_t generation;
+
+    if (!publisher->rebuild_pending)
+        return false;
+
+    pthread_mutex_lock(&publisher->lock);
+    generation = publisher->generation + 1;
+    pthread_mutex_unlock(&publisher->lock);
+
+    if (build_sets(publisher, generation, sets, &status) != SG_OK) {
+        char error[2 * SG_MESSAGE_MAX];
+
+        /* The good bytes stay changed, so the next reload tries again. */
+        sg_log(SG_LOG_ERROR, "bundle publication failed", "reason=%s error=\"%s\"", reason,
+               sg_log_escape(status.message, error, sizeof(error)));
+        return false;
+    }
+
+    publisher->rebuild_pending = false;
+    publish(publisher, sets, old);
+    pthread_mutex_lock(&publisher->lock);
+    publisher->generation = generation;
+    publisher->reloads++;
+    pthread_mutex_unlock(&publisher->lock);
+    sg_log(SG_LOG_INFO, "bundles published", "reason=%s generation=%llu", reason,
+           (unsigned long long)generation);
+    return true;
+}
+
+/* Runs `update` and publishes under reload_lock, with the per-worker arrays allocated. */
+static bool update_and_publish(struct sg_trust_publisher *publisher, const char *reason,
+                               bool (*update)(struct sg_trust_publisher *, const void *),
+                               const void *argument)
 {
     struct sg_trust_set **sets = calloc(publisher->workers, sizeof(*sets));
     struct sg_trust_set **old = calloc(publisher->workers, sizeof(*old));
-    struct sg_status status;
-    uint64_t generation;
     bool published = false;
 
     if (sets == NULL || old == NULL) {
@@ -200,33 +299,77 @@ bool sg_trust_publisher_reload(struct sg_trust_publisher *publisher, const char 
     }
 
     pthread_mutex_lock(&publisher->reload_lock);
-    publisher->rebuild_pending |= refresh_files(publisher, reason);
-
-    pthread_mutex_lock(&publisher->lock);
-    generation = publisher->generation + 1;
-    pthread_mutex_unlock(&publisher->lock);
-
-    if (publisher->rebuild_pending && build_sets(publisher, generation, sets, &status) == SG_OK) {
-        publisher->rebuild_pending = false;
-        publish(publisher, sets, old);
-        pthread_mutex_lock(&publisher->lock);
-        publisher->generation = generation;
-        publisher->reloads++;
-        pthread_mutex_unlock(&publisher->lock);
-        published = true;
-        sg_log(SG_LOG_INFO, "bundles published", "reason=%s generation=%llu", reason,
-               (unsigned long long)generation);
-    } else if (publisher->rebuild_pending) {
-        char error[2 * SG_MESSAGE_MAX];
-
-        /* The good bytes stay changed, so the next reload tries again. */
-        sg_log(SG_LOG_ERROR, "bundle publication failed", "reason=%s error=\"%s\"", reason,
-               sg_log_escape(status.message, error, sizeof(error)));
-    }
+    if (update(publisher, argument))
+        published = publish_pending(publisher, reason, sets, old);
     pthread_mutex_unlock(&publisher->reload_lock);
     free(sets);
     free(old);
     return published;
+}
+
+static bool reload_files(struct sg_trust_publisher *publisher, const void *reason)
+{
+    publisher->rebuild_pending |= refresh_files(publisher, reason);
+    return true;
+}
+
+bool sg_trust_publisher_reload(struct sg_trust_publisher *publisher, const char *reason)
+{
+    return update_and_publish(publisher, reason, reload_files, reason);
+}
+
+/* A new good text for one federated trust domain. */
+struct federated_update {
+    size_t index;
+    const char *text;
+    size_t len;
+};
+
+/* Stores a copy of the update's bytes; false when they are unchanged or memory ran out. */
+static bool store_federated(struct sg_trust_publisher *publisher, const void *argument)
+{
+    const struct federated_update *update = argument;
+    char *copy;
+
+    if (publisher->federated_text[update->index] != NULL &&
+        publisher->federated_len[update->index] == update->len &&
+        memcmp(publisher->federated_text[update->index], update->text, update->len) == 0)
+        return publisher->rebuild_pending;
+
+    copy = malloc(update->len + 1);
+    if (copy == NULL) {
+        sg_log(SG_LOG_ERROR, "storing a fetched bundle failed",
+               "trust_domain=%s error=\"out of memory\"",
+               publisher->federations[update->index].trust_domain);
+        return false;
+    }
+    memcpy(copy, update->text, update->len);
+    copy[update->len] = '\0';
+    free(publisher->federated_text[update->index]);
+    publisher->federated_text[update->index] = copy;
+    publisher->federated_len[update->index] = update->len;
+    publisher->rebuild_pending = true;
+    return true;
+}
+
+bool sg_trust_publisher_set_federated(struct sg_trust_publisher *publisher, size_t index,
+                                      const char *text, size_t len, const char *reason)
+{
+    struct federated_update update = { .index = index, .text = text, .len = len };
+
+    return update_and_publish(publisher, reason, store_federated, &update);
+}
+
+enum sg_error sg_trust_publisher_build_private(struct sg_trust_publisher *publisher,
+                                               struct sg_trust_set **out,
+                                               struct sg_status *status)
+{
+    enum sg_error error;
+
+    pthread_mutex_lock(&publisher->reload_lock);
+    error = build_set(publisher, 0, out, status);
+    pthread_mutex_unlock(&publisher->reload_lock);
+    return error;
 }
 
 const struct sg_trust_set *sg_trust_publisher_current(struct sg_trust_publisher *publisher,
@@ -241,6 +384,11 @@ void sg_trust_publisher_destroy(struct sg_trust_publisher *publisher)
         sg_trust_set_free(publisher->current[w]);
     for (size_t i = 0; publisher->good_text != NULL && i < publisher->file_count; i++)
         free(publisher->good_text[i]);
+    for (size_t i = 0; publisher->federated_text != NULL && i < publisher->federation_count; i++)
+        free(publisher->federated_text[i]);
+    free(publisher->federated_text);
+    free(publisher->federated_len);
+    free(publisher->federation_status);
     free(publisher->current);
     free(publisher->good_text);
     free(publisher->good_len);

@@ -25,6 +25,7 @@
 #include "core/bundle.h"
 #include "core/error.h"
 #include "net/bundle_files.h"
+#include "net/federation_source.h"
 
 /* What the publisher knows about one bundle file, for GET /v1/bundles. */
 struct sg_bundle_file_status {
@@ -33,9 +34,28 @@ struct sg_bundle_file_status {
     char last_error[SG_MESSAGE_MAX]; /* empty when the last load succeeded */
 };
 
+/* What the publisher knows about one --federate trust domain, for
+ * GET /v1/bundles and /readyz. net/federation_refresh.c writes it. */
+struct sg_federation_status {
+    bool has_bundle;     /* good bytes exist, fetched now or loaded from --state-dir */
+    bool from_state_dir; /* the good bytes were loaded at start-up, not fetched yet */
+    bool has_sequence;   /* spiffe_sequence of the good bundle */
+    uint64_t sequence;
+    int64_t last_success; /* Unix seconds of the last accepted fetch; 0 for none */
+    int64_t last_attempt; /* Unix seconds of the last fetch, good or bad; 0 for none */
+    int64_t next_attempt; /* Unix seconds the next fetch is due */
+    char last_error[SG_FED_MESSAGE_MAX]; /* empty when the last fetch was accepted */
+    char peer_id[SG_SPIFFE_ID_MAX + 1]; /* https_spiffe: the SPIFFE ID the endpoint presented */
+    uint64_t fetches;   /* fetches attempted */
+    uint64_t failures;  /* fetches that failed or were rejected */
+    uint64_t rollbacks; /* fetched bundles rejected for a lower spiffe_sequence */
+};
+
 struct sg_trust_publisher {
     const struct sg_bundle_file *files; /* --bundle arguments, not owned */
     size_t file_count;
+    const struct sg_federation_source *federations; /* --federate arguments, not owned */
+    size_t federation_count;
     size_t workers;
 
     struct sg_trust_set **current; /* per worker; RCU-published, read by that worker */
@@ -47,6 +67,11 @@ struct sg_trust_publisher {
     char **good_text; /* per file: the bytes of its last good load */
     size_t *good_len;
     bool rebuild_pending; /* good bytes changed but no set could be built */
+    /* Per federated trust domain: the bytes of the last accepted fetch,
+     * or NULL before the first. Once present they replace the bundle of
+     * a --bundle file for the same trust domain. */
+    char **federated_text;
+    size_t *federated_len;
 
     /* The fields below are read by workers (GET /v1/bundles) and the
      * stats logger; they hold `lock` briefly, never across a grace period. */
@@ -55,6 +80,7 @@ struct sg_trust_publisher {
     struct sg_bundle_file_status *status; /* per file */
     uint64_t reloads;       /* publications after the first */
     uint64_t reload_errors; /* files that failed to load on a reload */
+    struct sg_federation_status *federation_status; /* per federated trust domain */
 };
 
 /*
@@ -66,6 +92,36 @@ SG_MUST_CHECK enum sg_error sg_trust_publisher_init(struct sg_trust_publisher *p
                                                     const struct sg_bundle_file *files,
                                                     size_t file_count, size_t workers,
                                                     struct sg_status *status);
+
+/*
+ * Like sg_trust_publisher_init(), with federated trust domains too. They
+ * start without a bundle; sg_trust_publisher_set_federated() gives them
+ * one. A trust domain may appear both in `files` (the bootstrap bundle)
+ * and in `federations`.
+ */
+SG_MUST_CHECK enum sg_error sg_trust_publisher_init_federated(
+    struct sg_trust_publisher *publisher, const struct sg_bundle_file *files, size_t file_count,
+    const struct sg_federation_source *federations, size_t federation_count, size_t workers,
+    struct sg_status *status);
+
+/*
+ * Replaces the bytes of federated trust domain `index` with a copy of
+ * `text`, which the caller has parsed. When they differ from the current
+ * bytes, publishes a new generation as sg_trust_publisher_reload() does.
+ * Must not be called from a registered RCU reader thread. Returns true
+ * when a new generation was published.
+ */
+bool sg_trust_publisher_set_federated(struct sg_trust_publisher *publisher, size_t index,
+                                      const char *text, size_t len, const char *reason);
+
+/*
+ * Builds a trust set (generation 0) from the current good bytes, for a
+ * thread that is not a worker, such as the federation refresher
+ * authenticating an https_spiffe endpoint. Free it with sg_trust_set_free().
+ */
+SG_MUST_CHECK enum sg_error sg_trust_publisher_build_private(struct sg_trust_publisher *publisher,
+                                                             struct sg_trust_set **out,
+                                                             struct sg_status *status);
 
 /*
  * Reads every file again. A file that fails keeps its previous bundle and

@@ -657,12 +657,29 @@ class ServeFlagsTest(unittest.TestCase):
         argv = [self.binary, "serve", "--listen", "127.0.0.1:0"]
         completed = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                                    timeout=START_TIMEOUT_SECONDS, check=False)
-        self.assert_usage_error(completed, "--bundle")
+        self.assert_usage_error(completed, "--bundle TD=PATH or --federate TD=URL")
 
     def test_unsupported_flags_exit_2(self):
-        for flag in ("--federate", "--state-dir", "--config"):
-            with self.subTest(flag=flag):
-                self.assert_usage_error(self.serve(flag, "x"), f"{flag} is not supported yet")
+        self.assert_usage_error(self.serve("--config", "x"), "--config is not supported yet")
+
+    def test_bad_federate_exits_2(self):
+        cases = (
+            ("x", "TRUST_DOMAIN=URL"),
+            ("fed.test=http://127.0.0.1/b.json", "https"),
+            ("fed.test=https://127.0.0.1/b.json,profile=ftp", "profile"),
+            ("fed.test=https://127.0.0.1/b.json,profile=https_spiffe", "needs spiffe_id"),
+            ("fed.test=https://127.0.0.1/b.json,spiffe_id=spiffe://fed.test/x", "https_spiffe"),
+            ("fed.test=https://127.0.0.1/b.json,profile=https_spiffe,"
+             "spiffe_id=spiffe://other.test/x", "needs a --bundle"),
+            ("fed.test=https://127.0.0.1/b.json,colour=red", "unknown option"),
+        )
+        for value, words in cases:
+            with self.subTest(value=value):
+                self.assert_usage_error(self.serve("--federate", value), words)
+
+    def test_state_dir_missing_exits_2(self):
+        self.assert_usage_error(self.serve("--state-dir", "/nonexistent/state"),
+                                "--state-dir /nonexistent/state is not a writable folder")
 
     def test_bad_cache_entries_exits_2(self):
         for value in ("x", "-1", "67108865"):

@@ -1,0 +1,78 @@
+/*
+ * The federation refresher: one background thread that fetches the
+ * bundle of every `--federate` trust domain from its bundle endpoint,
+ * never on the request path.
+ *
+ * Each trust domain has its own schedule. After an accepted fetch the
+ * next one is due after the bundle's spiffe_refresh_hint (or
+ * SG_FEDERATION_REFRESH_DEFAULT without one), clamped to
+ * [refresh_min, refresh_max]. After a failure the retry waits
+ * refresh_min doubled per consecutive failure, capped at that interval
+ * and jittered to between half and all of it. A failure never removes a
+ * bundle.
+ *
+ * A fetched bundle whose spiffe_sequence is lower than the current one's
+ * is rejected and counted as a rollback; one with the same sequence and
+ * different content is accepted with a warning. Accepted bytes go to the
+ * trust publisher, which publishes a new generation when they changed,
+ * and to `<state_dir>/<trust domain>.json` when a state directory is set.
+ */
+#ifndef SVIDGATE_NET_FEDERATION_REFRESH_H
+#define SVIDGATE_NET_FEDERATION_REFRESH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/federation_fetch.h"
+#include "net/trust_publisher.h"
+
+/* Seconds between fetches when a bundle has no spiffe_refresh_hint. */
+#define SG_FEDERATION_REFRESH_DEFAULT 300
+#define SG_FEDERATION_REFRESH_MIN_DEFAULT 30
+#define SG_FEDERATION_REFRESH_MAX_DEFAULT 3600
+
+struct sg_federation_refresh_config {
+    int64_t refresh_min; /* seconds, >= 1 */
+    int64_t refresh_max; /* seconds, >= refresh_min */
+    const char *state_dir; /* folder for the last good bundles, or NULL */
+    struct sg_fed_fetch_options fetch;
+};
+
+struct sg_federation_refresh {
+    struct sg_trust_publisher *publisher;
+    struct sg_federation_refresh_config config;
+    int stop_fd; /* eventfd: written by sg_federation_refresh_stop() */
+    pthread_t thread;
+    bool running;
+    int64_t *due_ms;        /* per trust domain: CLOCK_MONOTONIC milliseconds of the next fetch */
+    unsigned *failures;     /* per trust domain: consecutive failed fetches */
+    unsigned random_state;  /* for the jitter, seeded from getrandom */
+};
+
+/*
+ * Loads `<state_dir>/<trust domain>.json` of every federated trust domain
+ * into the publisher, so that start-up does not wait for an endpoint. A
+ * missing file is skipped; one that cannot be read or parsed is logged
+ * and skipped. Call before the workers start.
+ */
+void sg_federation_state_load(struct sg_trust_publisher *publisher, const char *state_dir);
+
+/*
+ * Starts the thread, which fetches every trust domain at once and then
+ * on its schedule. On failure writes the reason to `message` and returns
+ * false. Nothing is started without federated trust domains.
+ */
+bool sg_federation_refresh_start(struct sg_federation_refresh *refresh,
+                                 struct sg_trust_publisher *publisher,
+                                 const struct sg_federation_refresh_config *config, char *message,
+                                 size_t message_size);
+
+/*
+ * Wakes the thread and joins it; safe after a failed start. A fetch in
+ * progress finishes first, so this can take up to config.fetch.timeout_ms.
+ */
+void sg_federation_refresh_stop(struct sg_federation_refresh *refresh);
+
+#endif
