@@ -77,6 +77,7 @@ struct serve_config {
     size_t federation_count;
     const char *state_dir;
     int64_t refresh_min;
+    int64_t early_refresh_min;
 };
 
 enum {
@@ -91,13 +92,17 @@ enum {
     OPT_FEDERATE,
     OPT_STATE_DIR,
     OPT_FEDERATE_REFRESH_MIN,
+    OPT_FEDERATE_EARLY_REFRESH_MIN,
     OPT_NOT_SUPPORTED,
 };
 
 /* NOTE: --config is part of the command line contract but not
- * implemented; it fails with exit 2. --federate-refresh-min is left out
- * of the help text: it lowers the floor of the refresh interval (default
- * SG_FEDERATION_REFRESH_MIN_DEFAULT seconds) for tests. */
+ * implemented; it fails with exit 2. --federate-refresh-min and
+ * --federate-early-refresh-min are left out of the help text, for tests:
+ * they set the floor of the refresh interval (default
+ * SG_FEDERATION_REFRESH_MIN_DEFAULT seconds) and the minimum time between
+ * two early fetches of one trust domain (default
+ * SG_FEDERATION_EARLY_REFRESH_MIN_DEFAULT seconds). */
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "workers", required_argument, NULL, OPT_WORKERS },
@@ -107,6 +112,7 @@ static const struct option long_options[] = {
     { "help", no_argument, NULL, OPT_HELP },
     { "federate", required_argument, NULL, OPT_FEDERATE },
     { "federate-refresh-min", required_argument, NULL, OPT_FEDERATE_REFRESH_MIN },
+    { "federate-early-refresh-min", required_argument, NULL, OPT_FEDERATE_EARLY_REFRESH_MIN },
     { "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
     { "stats", required_argument, NULL, OPT_STATS },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
@@ -223,6 +229,9 @@ static bool apply_option(struct serve_config *config, int option, int index, con
     case OPT_FEDERATE_REFRESH_MIN:
         return sg_option_parse_int("--federate-refresh-min", optarg, 1,
                                    SG_FEDERATION_REFRESH_MAX_DEFAULT, &config->refresh_min);
+    case OPT_FEDERATE_EARLY_REFRESH_MIN:
+        return sg_option_parse_int("--federate-early-refresh-min", optarg, 1,
+                                   SG_FEDERATION_REFRESH_MAX_DEFAULT, &config->early_refresh_min);
     case OPT_NOT_SUPPORTED:
         fprintf(stderr, "svidgate: serve --%s is not supported yet\n", long_options[index].name);
         return false;
@@ -246,6 +255,7 @@ static int parse_args(int argc, char **argv, struct serve_config *config)
     config->leeway = SG_LEEWAY_DEFAULT;
     config->cache_entries = DEFAULT_CACHE_ENTRIES;
     config->refresh_min = SG_FEDERATION_REFRESH_MIN_DEFAULT;
+    config->early_refresh_min = SG_FEDERATION_EARLY_REFRESH_MIN_DEFAULT;
     if (!sg_options_check_names(argc, argv, long_options, "serve"))
         goto usage;
 
@@ -289,6 +299,7 @@ static int run_server(const struct serve_config *config, struct sg_trust_publish
     struct sg_federation_refresh_config federation = {
         .refresh_min = config->refresh_min,
         .refresh_max = SG_FEDERATION_REFRESH_MAX_DEFAULT,
+        .early_refresh_min = config->early_refresh_min,
         .state_dir = config->state_dir,
     };
     struct sg_server_config server = {

@@ -214,8 +214,8 @@ static void fetch_bundle(const struct sg_federation_refresh *refresh, size_t ind
     (void)sg_fed_fetch(&endpoint, &refresh->config.fetch, result);
 }
 
-/* Logs one fetch: URL, profile, peer SPIFFE ID, sequence and outcome. */
-static void log_fetch(const struct sg_federation_source *source,
+/* Logs one fetch: why it ran, URL, profile, peer SPIFFE ID, sequence and outcome. */
+static void log_fetch(const struct sg_federation_source *source, const char *reason,
                       const struct sg_fed_fetch_result *result, enum fetch_outcome outcome,
                       const char *error)
 {
@@ -224,8 +224,9 @@ static void log_fetch(const struct sg_federation_source *source,
     const struct sg_bundle *bundle = result->bundle;
 
     sg_log(outcome == FETCH_ACCEPTED ? SG_LOG_INFO : SG_LOG_ERROR, "bundle fetch",
-           "trust_domain=%s url=\"%s\" profile=%s peer_id=\"%s\" sequence=%lld result=%s "
-           "error=\"%s\"", source->trust_domain, sg_log_escape(source->url, url, sizeof(url)),
+           "trust_domain=%s reason=%s url=\"%s\" profile=%s peer_id=\"%s\" sequence=%lld "
+           "result=%s error=\"%s\"", source->trust_domain, reason,
+           sg_log_escape(source->url, url, sizeof(url)),
            sg_fed_profile_name(source->profile),
            sg_log_escape(result->peer_id, peer, sizeof(peer)),
            bundle != NULL && bundle->has_sequence ? (long long)bundle->sequence : -1LL,
@@ -234,11 +235,12 @@ static void log_fetch(const struct sg_federation_source *source,
 
 /*
  * Fetches trust domain `index`, checks the result and publishes it.
- * Returns the outcome; `hint` receives the accepted bundle's refresh
- * hint in seconds, or 0 without one.
+ * `reason` is logged: "schedule" or "unknown_kid". Returns the outcome;
+ * `hint` receives the accepted bundle's refresh hint in seconds, or 0
+ * without one.
  */
 static enum fetch_outcome refresh_domain(struct sg_federation_refresh *refresh, size_t index,
-                                         int64_t *hint)
+                                         const char *reason, int64_t *hint)
 {
     struct sg_trust_publisher *publisher = refresh->publisher;
     const struct sg_federation_source *source = &publisher->federations[index];
@@ -297,7 +299,7 @@ static enum fetch_outcome refresh_domain(struct sg_federation_refresh *refresh, 
         status->rollbacks++;
     pthread_mutex_unlock(&publisher->lock);
 
-    log_fetch(source, &result, outcome, error);
+    log_fetch(source, reason, &result, outcome, error);
     sg_fed_fetch_result_clear(&result);
     return outcome;
 }
@@ -332,20 +334,54 @@ static int64_t backoff_ms(struct sg_federation_refresh *refresh, unsigned failur
     return delay / 2 + (int64_t)(rand_r(&refresh->random_state) % (unsigned)(delay / 2 + 1));
 }
 
+/* Whether a worker requested an early fetch of trust domain `index` that has not run yet. */
+static bool early_pending(const struct sg_federation_refresh *refresh, size_t index)
+{
+    return refresh->wake != NULL &&
+           atomic_load_explicit(&refresh->wake->pending[index], memory_order_acquire);
+}
+
 /*
- * Fetches every trust domain that is due and sets its next due time.
- * NOTE: a token whose kid is not in a federated bundle does not bring
- * the next fetch forward; the key is picked up only on the schedule.
+ * CLOCK_MONOTONIC milliseconds of the next fetch of trust domain `index`:
+ * the scheduled one, or a requested early one when that comes first. An
+ * early fetch waits until early_refresh_min seconds after the last one.
+ */
+static int64_t next_fetch_ms(const struct sg_federation_refresh *refresh, size_t index)
+{
+    int64_t early;
+
+    if (!early_pending(refresh, index))
+        return refresh->due_ms[index];
+    early = refresh->early_ms[index] == INT64_MIN
+                ? INT64_MIN
+                : refresh->early_ms[index] + refresh->config.early_refresh_min * 1000;
+    return early < refresh->due_ms[index] ? early : refresh->due_ms[index];
+}
+
+/*
+ * Fetches every trust domain that is due, on its schedule or by an early
+ * request, and sets its next scheduled time. Any fetch clears the trust
+ * domain's pending request. The flag is cleared before the fetch starts,
+ * so a request made while the fetch runs leads to one more early fetch.
  */
 static void run_due(struct sg_federation_refresh *refresh)
 {
     for (size_t i = 0; i < refresh->publisher->federation_count; i++) {
+        int64_t now = monotonic_ms();
+        bool scheduled = refresh->due_ms[i] <= now;
+        bool early = !scheduled && early_pending(refresh, i) && next_fetch_ms(refresh, i) <= now;
         int64_t hint = 0;
         int64_t next;
 
-        if (refresh->due_ms[i] > monotonic_ms())
+        if (!scheduled && !early)
             continue;
-        if (refresh_domain(refresh, i, &hint) == FETCH_ACCEPTED) {
+        if (refresh->wake != NULL)
+            atomic_store_explicit(&refresh->wake->pending[i], false, memory_order_release);
+        if (early)
+            refresh->early_ms[i] = now;
+
+        if (refresh_domain(refresh, i, early ? "unknown_kid" : "schedule", &hint) ==
+            FETCH_ACCEPTED) {
             refresh->failures[i] = 0;
             next = refresh_interval(&refresh->config, hint) * 1000;
         } else {
@@ -360,40 +396,111 @@ static void run_due(struct sg_federation_refresh *refresh)
     }
 }
 
+/* Empties the wake eventfd, so that poll() blocks again until the next request. */
+static void drain_wake(const struct sg_federation_refresh *refresh)
+{
+    uint64_t count;
+
+    if (read(refresh->wake->fd, &count, sizeof(count)) < 0 && errno != EAGAIN && errno != EINTR)
+        sg_log(SG_LOG_ERROR, "reading the federation wake eventfd failed", "error=\"%s\"",
+               strerror(errno));
+}
+
 static void *refresh_thread(void *argument)
 {
     struct sg_federation_refresh *refresh = argument;
 
     for (;;) {
-        struct pollfd stop = { .fd = refresh->stop_fd, .events = POLLIN };
+        struct pollfd fds[2] = {
+            { .fd = refresh->stop_fd, .events = POLLIN },
+            { .fd = refresh->wake != NULL ? refresh->wake->fd : -1, .events = POLLIN },
+        };
         int64_t wait_ms = INT64_MAX;
         int64_t now = monotonic_ms();
 
         for (size_t i = 0; i < refresh->publisher->federation_count; i++) {
-            int64_t until = refresh->due_ms[i] - now;
+            int64_t next = next_fetch_ms(refresh, i);
+            int64_t until = next <= now ? 0 : next - now;
 
             if (until < wait_ms)
-                wait_ms = until < 0 ? 0 : until;
+                wait_ms = until;
         }
         if (wait_ms > 60000)
             wait_ms = 60000;
 
-        int ready = poll(&stop, 1, (int)wait_ms);
+        /* poll() ignores an entry whose fd is negative. */
+        int ready = poll(fds, 2, (int)wait_ms);
 
-        if (ready > 0)
+        if (ready > 0 && (fds[0].revents & POLLIN))
             break;
         if (ready < 0 && errno != EINTR) {
             sg_log(SG_LOG_ERROR, "federation refresher stopped", "error=\"poll failed: %s\"",
                    strerror(errno));
             break;
         }
+        if (ready > 0 && (fds[1].revents & POLLIN))
+            drain_wake(refresh);
         run_due(refresh);
     }
     return NULL;
 }
 
+/* ---- Early fetch requests ------------------------------------------- */
+
+bool sg_federation_wake_init(struct sg_federation_wake *wake,
+                             const struct sg_trust_publisher *publisher, char *message,
+                             size_t message_size)
+{
+    wake->federations = publisher->federations;
+    wake->count = publisher->federation_count;
+    wake->pending = calloc(wake->count > 0 ? wake->count : 1, sizeof(*wake->pending));
+    if (wake->pending == NULL) {
+        snprintf(message, message_size, "allocating the early fetch flags failed");
+        return false;
+    }
+    for (size_t i = 0; i < wake->count; i++)
+        atomic_init(&wake->pending[i], false);
+
+    wake->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake->fd < 0) {
+        snprintf(message, message_size, "eventfd failed: %s", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+void sg_federation_wake_request(struct sg_federation_wake *wake, struct sg_slice trust_domain)
+{
+    for (size_t i = 0; i < wake->count; i++) {
+        bool expected = false;
+        uint64_t one = 1;
+
+        if (!sg_slice_eq(trust_domain, sg_slice_cstr(wake->federations[i].trust_domain)))
+            continue;
+        /* Only the worker whose compare-and-swap sets the flag wakes the
+         * refresher. The eventfd is non-blocking, so the write never
+         * blocks. It fails (EAGAIN, eventfd(2)) only when the counter is
+         * near 2^64, and then a wake-up is already waiting to be read. */
+        if (atomic_compare_exchange_strong_explicit(&wake->pending[i], &expected, true,
+                                                    memory_order_acq_rel, memory_order_relaxed))
+            (void)!write(wake->fd, &one, sizeof(one));
+        return;
+    }
+}
+
+void sg_federation_wake_destroy(struct sg_federation_wake *wake)
+{
+    if (wake->fd >= 0)
+        close(wake->fd);
+    wake->fd = -1;
+    free(wake->pending);
+    wake->pending = NULL;
+    wake->count = 0;
+}
+
 bool sg_federation_refresh_start(struct sg_federation_refresh *refresh,
                                  struct sg_trust_publisher *publisher,
+                                 struct sg_federation_wake *wake,
                                  const struct sg_federation_refresh_config *config, char *message,
                                  size_t message_size)
 {
@@ -406,13 +513,17 @@ bool sg_federation_refresh_start(struct sg_federation_refresh *refresh,
         return true;
 
     refresh->publisher = publisher;
+    refresh->wake = wake;
     refresh->config = *config;
     refresh->due_ms = calloc(count, sizeof(*refresh->due_ms));
     refresh->failures = calloc(count, sizeof(*refresh->failures));
-    if (refresh->due_ms == NULL || refresh->failures == NULL) {
+    refresh->early_ms = calloc(count, sizeof(*refresh->early_ms));
+    if (refresh->due_ms == NULL || refresh->failures == NULL || refresh->early_ms == NULL) {
         snprintf(message, message_size, "allocating the federation schedule failed");
         return false;
     }
+    for (size_t i = 0; i < count; i++)
+        refresh->early_ms[i] = INT64_MIN;
     if (getrandom(&refresh->random_state, sizeof(refresh->random_state), 0) !=
         (ssize_t)sizeof(refresh->random_state))
         refresh->random_state = (unsigned)monotonic_ms();
@@ -448,6 +559,8 @@ void sg_federation_refresh_stop(struct sg_federation_refresh *refresh)
     refresh->stop_fd = -1;
     free(refresh->due_ms);
     free(refresh->failures);
+    free(refresh->early_ms);
     refresh->due_ms = NULL;
     refresh->failures = NULL;
+    refresh->early_ms = NULL;
 }

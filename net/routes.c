@@ -12,6 +12,7 @@
 #include "core/jwt_svid.h"
 #include "core/limits.h"
 #include "core/x509_svid.h"
+#include "net/federation_refresh.h"
 #include "net/trust_publisher.h"
 #include "net/verify_body_fast.h"
 
@@ -179,7 +180,10 @@ static bool answer_jwt_from_cache(struct sg_route_context *context, const struct
 
 /*
  * Verifies the token, caches the credential's own verdict, then checks the
- * audience, which is never part of the cached verdict.
+ * audience, which is never part of the cached verdict. An unknown_key
+ * verdict requests an early fetch when the token's trust domain is
+ * federated. The cached verdict belongs to this generation, so a fetch
+ * that brings the key makes it a miss.
  */
 static void verify_token(struct sg_route_context *context, const struct verify_body *body,
                          int64_t now, struct reply *reply)
@@ -193,6 +197,8 @@ static void verify_token(struct sg_route_context *context, const struct verify_b
     if (reply->owned_body != NULL)
         sg_verdict_cache_store_jwt(&context->verdicts, body->token, context->trust->generation,
                                    context->leeway, &svid, sg_slice_cstr(reply->owned_body));
+    if (verdict == SG_ERR_UNKNOWN_KEY && context->federation_wake != NULL)
+        sg_federation_wake_request(context->federation_wake, svid.id.trust_domain);
 
     if (verdict == SG_OK) {
         verdict = sg_jwt_svid_check_audience(&svid, body->audiences, body->audience_count);

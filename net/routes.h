@@ -33,12 +33,14 @@
 
 struct sg_verifier;
 struct sg_trust_publisher;
+struct sg_federation_wake;
 
 /* Per-worker route state, owned by that worker's thread. */
 struct sg_route_context {
     struct sg_verifier *verifier;          /* this worker's own verifier */
     struct sg_trust_publisher *publisher;  /* shared; publishes `trust` */
     const struct sg_trust_set *trust;      /* this worker's snapshot for the current loop turn */
+    struct sg_federation_wake *federation_wake; /* shared; early fetch requests, or NULL */
     const struct sg_slice *default_audiences; /* from --audience, used when a body has none */
     size_t default_audience_count;
     int64_t leeway;                        /* seconds */

@@ -33,6 +33,7 @@ struct server {
     size_t initialized; /* workers that need sg_worker_destroy() */
     size_t started;     /* workers whose thread runs */
     struct sg_bundle_watch watch;
+    struct sg_federation_wake wake; /* set up when the publisher has federated trust domains */
     struct sg_federation_refresh refresh;
     char message[MESSAGE_MAX];
 };
@@ -78,6 +79,7 @@ static bool init_worker(struct server *server, size_t index)
     struct sg_route_context routes = {
         .publisher = config->publisher,
         .trust = config->publisher->current[index],
+        .federation_wake = server->wake.pending != NULL ? &server->wake : NULL,
         .default_audiences = config->audiences,
         .default_audience_count = config->audience_count,
         .leeway = config->leeway,
@@ -192,6 +194,13 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
 {
     char address_text[SG_LISTEN_ADDRESS_TEXT_MAX];
 
+    /* Workers request early fetches from their first request on, before
+     * the refresher starts, so the requests are set up first. */
+    if (server->config->federation != NULL && server->config->publisher->federation_count > 0 &&
+        !sg_federation_wake_init(&server->wake, server->config->publisher, server->message,
+                                 sizeof(server->message)))
+        return start_failed(server);
+
     for (size_t i = 0; i < server->config->workers; i++) {
         if (!init_worker(server, i))
             return start_failed(server);
@@ -209,6 +218,7 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
 
     if (server->config->federation != NULL &&
         !sg_federation_refresh_start(&server->refresh, server->config->publisher,
+                                     server->wake.pending != NULL ? &server->wake : NULL,
                                      server->config->federation, server->message,
                                      sizeof(server->message)))
         return start_failed(server);
@@ -252,6 +262,7 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
 
     server.watch.inotify_fd = server.watch.stop_fd = -1;
     server.refresh.stop_fd = -1;
+    server.wake.fd = -1;
     result = serve(&server, &stop_signals);
 
     /* The watcher and the refresher may be waiting for a grace period,
@@ -260,6 +271,7 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
     sg_federation_refresh_stop(&server.refresh);
     if (!stop_workers(&server) && result == SG_SERVER_STOPPED)
         result = SG_SERVER_WORKER_FAILED;
+    sg_federation_wake_destroy(&server.wake); /* workers may use it until they stop */
 
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     free(server.workers);

@@ -5,7 +5,8 @@ nginx serves bundle files over TLS (https_web, with the test CA of
 test_federation_fetch.py). Each test starts its own `svidgate serve` with
 a 1 s refresh floor and bundles whose spiffe_refresh_hint is 1 s, then
 changes the served file and checks what requests, GET /v1/bundles and
-GET /readyz show. Every wait and loop has a fixed bound.
+GET /readyz show. The early fetch tests use a 3600 s hint instead, so that
+no scheduled fetch runs during them. Every wait and loop has a fixed bound.
 
 Without nginx the script exits 77 (skipped), or fails when CI=true.
 """
@@ -40,6 +41,12 @@ REFRESH_DEADLINE_SECONDS = 6.0
 CLIENT_MAX_SECONDS = 30.0
 CLIENT_MAX_REQUESTS = 100000
 OTHER_TRUST_DOMAIN = "fed.test"
+# A refresh hint that pushes the next scheduled fetch past every test.
+LONG_HINT_SECONDS = 3600
+EARLY_FETCH_DEADLINE_SECONDS = 2.0
+EARLY_REFRESH_MIN_SECONDS = 10
+FLOOD_TOKENS = 200
+FLOOD_MAX_SECONDS = 2.0
 
 
 def served_bundle(keys, sequence, hint=1):
@@ -272,6 +279,55 @@ class FederateLiveTest(unittest.TestCase):
         status, _ = wait_for(lambda: get(server.port, "GET", "/readyz").status == 200,
                              REFRESH_DEADLINE_SECONDS)
         self.assertTrue(status, "GET /readyz did not become 200")
+
+    def test_unknown_kid_fetches_early(self):
+        old_key, new_key = make_key("early-old"), make_key("early-new")
+        self.publish("early.json", served_bundle([old_key], 1, hint=LONG_HINT_SECONDS))
+        server = self.serve(*self.federate_flag("early.json"))
+        self.wait_for_entry(server.port, lambda e: e["sequence"] == 1, "the first fetch")
+
+        # The next scheduled fetch is an hour away, so only an early fetch
+        # can bring the new key within the deadline.
+        self.publish("early.json", served_bundle([old_key, new_key], 2, hint=LONG_HINT_SECONDS))
+        token = sign_token(new_key)
+        first = verify(server.port, token)
+        self.assertFalse(first["valid"])
+        self.assertEqual(first["error"], "unknown_key")
+
+        result, _ = wait_for(lambda: (lambda r: r if r["valid"] else None)(
+            verify(server.port, token)), EARLY_FETCH_DEADLINE_SECONDS)
+        self.assertIsNotNone(result, f"the token did not verify: {federation_entry(server.port)}")
+        entry = federation_entry(server.port)
+        self.assertEqual(entry["sequence"], 2)
+        self.assertEqual(entry["fetches"], 2)
+        self.assertTrue(server.has_log_line("bundle fetch", "reason=unknown_kid",
+                                            "result=accepted", "sequence=2"))
+        self.assertFalse(any(token in line for line in list(server.log)))
+
+    def test_random_kids_fetch_once(self):
+        key = make_key("flood")
+        self.publish("flood.json", served_bundle([key], 1, hint=LONG_HINT_SECONDS))
+        server = self.serve(*self.federate_flag("flood.json"), "--federate-early-refresh-min",
+                            str(EARLY_REFRESH_MIN_SECONDS))
+        self.wait_for_entry(server.port, lambda e: e["sequence"] == 1, "the first fetch")
+
+        tokens = [sign_token(make_key(os.urandom(8).hex())) for _ in range(FLOOD_TOKENS)]
+        started = time.monotonic()
+        rejected = 0
+        for token in tokens:
+            if time.monotonic() - started > FLOOD_MAX_SECONDS:
+                break
+            rejected += verify(server.port, token)["error"] == "unknown_key"
+        elapsed = time.monotonic() - started
+        time.sleep(0.5)  # lets a fetch the last request started be logged
+
+        early_fetches = sum("reason=unknown_kid" in line for line in list(server.log))
+        print(f"random kids: {rejected} rejected in {elapsed:.2f} s, "
+              f"{early_fetches} early fetches", file=sys.stderr)
+        self.assertEqual(rejected, FLOOD_TOKENS)
+        self.assertLessEqual(elapsed, FLOOD_MAX_SECONDS + 1)
+        self.assertEqual(early_fetches, 1)
+        self.assertEqual(federation_entry(server.port)["fetches"], 2)
 
 
 if __name__ == "__main__":
