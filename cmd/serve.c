@@ -56,7 +56,9 @@ static const char serve_usage[] =
     "  --stats SECONDS      log the cache counters and snapshot generation every\n"
     "                       SECONDS (default 0: never)\n"
     "\n"
-    "GET /readyz returns 200 once every trust domain has a bundle, else 503.\n"
+    "GET /readyz returns 200 once every trust domain has a bundle and no federated\n"
+    "one is stale (no accepted fetch for 3 refresh intervals, at least 15 minutes),\n"
+    "else 503.\n"
     "Not supported yet: --config.\n"
     "Exit status: 0 after SIGINT or SIGTERM, 1 when a worker failed, 2 on a usage,\n"
     "configuration or start-up error.\n";
@@ -78,6 +80,8 @@ struct serve_config {
     const char *state_dir;
     int64_t refresh_min;
     int64_t early_refresh_min;
+    int64_t stale_after;   /* seconds; 0 for the default rule */
+    int64_t fetch_timeout; /* seconds; 0 for SG_FED_TIMEOUT_MS_DEFAULT */
 };
 
 enum {
@@ -93,16 +97,23 @@ enum {
     OPT_STATE_DIR,
     OPT_FEDERATE_REFRESH_MIN,
     OPT_FEDERATE_EARLY_REFRESH_MIN,
+    OPT_FEDERATE_STALE_AFTER,
+    OPT_FEDERATE_FETCH_TIMEOUT,
     OPT_NOT_SUPPORTED,
 };
 
 /* NOTE: --config is part of the command line contract but not
- * implemented; it fails with exit 2. --federate-refresh-min and
- * --federate-early-refresh-min are left out of the help text, for tests:
- * they set the floor of the refresh interval (default
- * SG_FEDERATION_REFRESH_MIN_DEFAULT seconds) and the minimum time between
- * two early fetches of one trust domain (default
- * SG_FEDERATION_EARLY_REFRESH_MIN_DEFAULT seconds). */
+ * implemented; it fails with exit 2. Four options are left out of the
+ * help text, for tests. --federate-refresh-min sets the floor of the
+ * refresh interval (default SG_FEDERATION_REFRESH_MIN_DEFAULT seconds).
+ * --federate-early-refresh-min sets the minimum time between two early
+ * fetches of one trust domain (default
+ * SG_FEDERATION_EARLY_REFRESH_MIN_DEFAULT seconds).
+ * --federate-stale-after sets, in seconds, how long a trust domain may go
+ * without an accepted fetch before GET /readyz reports it as stale
+ * (default: SG_FEDERATION_STALE_FACTOR refresh intervals, at least
+ * SG_FEDERATION_STALE_MIN). --federate-fetch-timeout sets the limit of
+ * one whole fetch in seconds (default SG_FED_TIMEOUT_MS_DEFAULT). */
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "workers", required_argument, NULL, OPT_WORKERS },
@@ -113,6 +124,8 @@ static const struct option long_options[] = {
     { "federate", required_argument, NULL, OPT_FEDERATE },
     { "federate-refresh-min", required_argument, NULL, OPT_FEDERATE_REFRESH_MIN },
     { "federate-early-refresh-min", required_argument, NULL, OPT_FEDERATE_EARLY_REFRESH_MIN },
+    { "federate-stale-after", required_argument, NULL, OPT_FEDERATE_STALE_AFTER },
+    { "federate-fetch-timeout", required_argument, NULL, OPT_FEDERATE_FETCH_TIMEOUT },
     { "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
     { "stats", required_argument, NULL, OPT_STATS },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
@@ -232,6 +245,12 @@ static bool apply_option(struct serve_config *config, int option, int index, con
     case OPT_FEDERATE_EARLY_REFRESH_MIN:
         return sg_option_parse_int("--federate-early-refresh-min", optarg, 1,
                                    SG_FEDERATION_REFRESH_MAX_DEFAULT, &config->early_refresh_min);
+    case OPT_FEDERATE_STALE_AFTER:
+        return sg_option_parse_int("--federate-stale-after", optarg, 1, 7 * 86400,
+                                   &config->stale_after);
+    case OPT_FEDERATE_FETCH_TIMEOUT:
+        return sg_option_parse_int("--federate-fetch-timeout", optarg, 1, 300,
+                                   &config->fetch_timeout);
     case OPT_NOT_SUPPORTED:
         fprintf(stderr, "svidgate: serve --%s is not supported yet\n", long_options[index].name);
         return false;
@@ -301,6 +320,7 @@ static int run_server(const struct serve_config *config, struct sg_trust_publish
         .refresh_max = SG_FEDERATION_REFRESH_MAX_DEFAULT,
         .early_refresh_min = config->early_refresh_min,
         .state_dir = config->state_dir,
+        .stale_after = config->stale_after,
     };
     struct sg_server_config server = {
         .listen = config->listen,
@@ -317,6 +337,8 @@ static int run_server(const struct serve_config *config, struct sg_trust_publish
 
     sg_fed_fetch_options_default(&federation.fetch);
     federation.fetch.leeway = config->leeway;
+    if (config->fetch_timeout > 0)
+        federation.fetch.timeout_ms = config->fetch_timeout * 1000;
     switch (sg_server_run(&server)) {
     case SG_SERVER_STOPPED:
         return SG_EXIT_OK;

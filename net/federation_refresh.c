@@ -291,10 +291,12 @@ static enum fetch_outcome refresh_domain(struct sg_federation_refresh *refresh, 
     status->last_attempt = attempt;
     snprintf(status->peer_id, sizeof(status->peer_id), "%s", result.peer_id);
     snprintf(status->last_error, sizeof(status->last_error), "%s", error);
-    if (outcome == FETCH_ACCEPTED)
+    if (outcome == FETCH_ACCEPTED) {
         status->last_success = attempt;
-    else
+        status->fresh_since = attempt;
+    } else {
         status->failures++;
+    }
     if (outcome == FETCH_ROLLBACK)
         status->rollbacks++;
     pthread_mutex_unlock(&publisher->lock);
@@ -316,6 +318,16 @@ static int64_t refresh_interval(const struct sg_federation_refresh_config *confi
     if (interval > config->refresh_max)
         interval = config->refresh_max;
     return interval;
+}
+
+/* Seconds without an accepted fetch before GET /readyz reports a trust domain as stale. */
+static int64_t stale_after(const struct sg_federation_refresh_config *config, int64_t hint)
+{
+    int64_t threshold = SG_FEDERATION_STALE_FACTOR * refresh_interval(config, hint);
+
+    if (config->stale_after > 0)
+        return config->stale_after;
+    return threshold > SG_FEDERATION_STALE_MIN ? threshold : SG_FEDERATION_STALE_MIN;
 }
 
 /* Milliseconds until the retry after `failures` consecutive failures, jittered. */
@@ -380,8 +392,10 @@ static void run_due(struct sg_federation_refresh *refresh)
         if (early)
             refresh->early_ms[i] = now;
 
-        if (refresh_domain(refresh, i, early ? "unknown_kid" : "schedule", &hint) ==
-            FETCH_ACCEPTED) {
+        bool accepted = refresh_domain(refresh, i, early ? "unknown_kid" : "schedule", &hint) ==
+                        FETCH_ACCEPTED;
+
+        if (accepted) {
             refresh->failures[i] = 0;
             next = refresh_interval(&refresh->config, hint) * 1000;
         } else {
@@ -392,6 +406,10 @@ static void run_due(struct sg_federation_refresh *refresh)
 
         pthread_mutex_lock(&refresh->publisher->lock);
         refresh->publisher->federation_status[i].next_attempt = (int64_t)time(NULL) + next / 1000;
+        /* A failure keeps the threshold of the last accepted bundle's hint. */
+        if (accepted)
+            refresh->publisher->federation_status[i].stale_after =
+                stale_after(&refresh->config, hint);
         pthread_mutex_unlock(&refresh->publisher->lock);
     }
 }
@@ -524,6 +542,16 @@ bool sg_federation_refresh_start(struct sg_federation_refresh *refresh,
     }
     for (size_t i = 0; i < count; i++)
         refresh->early_ms[i] = INT64_MIN;
+
+    /* Staleness counts from now until the first accepted fetch, so that a
+     * saved or --bundle bundle becomes stale when no fetch succeeds. */
+    pthread_mutex_lock(&publisher->lock);
+    for (size_t i = 0; i < count; i++) {
+        publisher->federation_status[i].fresh_since = (int64_t)time(NULL);
+        publisher->federation_status[i].stale_after = stale_after(config, 0);
+    }
+    pthread_mutex_unlock(&publisher->lock);
+
     if (getrandom(&refresh->random_state, sizeof(refresh->random_state), 0) !=
         (ssize_t)sizeof(refresh->random_state))
         refresh->random_state = (unsigned)monotonic_ms();

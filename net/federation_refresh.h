@@ -23,6 +23,12 @@
  * domain ran less than early_refresh_min seconds ago; then it runs when
  * that time is up. A pending request is cleared by any fetch of the trust
  * domain, so requests never queue up.
+ *
+ * The refresher also sets each trust domain's staleness threshold in its
+ * status: config.stale_after, or SG_FEDERATION_STALE_FACTOR times the
+ * refresh interval of the last accepted bundle, at least
+ * SG_FEDERATION_STALE_MIN seconds. GET /readyz reports a trust domain
+ * whose bundle is older than that as stale.
  */
 #ifndef SVIDGATE_NET_FEDERATION_REFRESH_H
 #define SVIDGATE_NET_FEDERATION_REFRESH_H
@@ -43,12 +49,19 @@
 #define SG_FEDERATION_REFRESH_MAX_DEFAULT 3600
 /* Minimum seconds between two early fetches of one trust domain. */
 #define SG_FEDERATION_EARLY_REFRESH_MIN_DEFAULT 10
+/* A trust domain is stale when its last accepted fetch is older than
+ * SG_FEDERATION_STALE_FACTOR refresh intervals, and at least
+ * SG_FEDERATION_STALE_MIN seconds. */
+#define SG_FEDERATION_STALE_FACTOR 3
+#define SG_FEDERATION_STALE_MIN 900
 
 struct sg_federation_refresh_config {
     int64_t refresh_min; /* seconds, >= 1 */
     int64_t refresh_max; /* seconds, >= refresh_min */
     int64_t early_refresh_min; /* seconds between early fetches of one trust domain, >= 1 */
     const char *state_dir; /* folder for the last good bundles, or NULL */
+    int64_t stale_after; /* seconds without an accepted fetch before a trust domain is stale;
+                            0 for SG_FEDERATION_STALE_FACTOR refresh intervals */
     struct sg_fed_fetch_options fetch;
 };
 

@@ -426,6 +426,15 @@ static json_t *bundle_object(const struct sg_bundle_file *file,
 }
 
 /*
+ * Whether a federated trust domain's bundle is older than its staleness
+ * threshold. Called with the publisher's lock held.
+ */
+static bool federation_is_stale(const struct sg_federation_status *status, int64_t now)
+{
+    return status->stale_after > 0 && now - status->fresh_since > status->stale_after;
+}
+
+/*
  * Describes one --federate trust domain: its endpoint, the last fetches
  * and what this worker's snapshot holds. `stale_seconds` counts from the
  * last accepted fetch, or is null before one. Called with the
@@ -456,6 +465,9 @@ static json_t *federation_object(const struct sg_federation_source *source,
     json_object_set_new(object, "stale_seconds",
                         status->last_success ? json_integer(now - status->last_success)
                                              : json_null());
+    json_object_set_new(object, "stale", json_boolean(federation_is_stale(status, now)));
+    json_object_set_new(object, "stale_after_seconds",
+                        status->stale_after ? json_integer(status->stale_after) : json_null());
     json_object_set_new(object, "last_error", status->last_error[0]
                                                   ? text_value(status->last_error)
                                                   : json_null());
@@ -540,31 +552,55 @@ static void handle_bundles(struct sg_route_context *context, const struct sg_htt
 
 /* ---- GET /readyz ---------------------------------------------------- */
 
+/* Describes a stale federated trust domain for GET /readyz. */
+static json_t *stale_object(const char *trust_domain, const struct sg_federation_status *status,
+                            int64_t now)
+{
+    json_t *object = json_pack("{s:s, s:I, s:I}", "trust_domain", trust_domain, "age_seconds",
+                               (json_int_t)(now - status->fresh_since), "stale_after_seconds",
+                               (json_int_t)status->stale_after);
+
+    if (object != NULL)
+        json_object_set_new(object, "last_error", status->last_error[0]
+                                                      ? text_value(status->last_error)
+                                                      : json_null());
+    return object;
+}
+
 /*
  * 200 when every configured trust domain has a bundle in this worker's
- * snapshot, else 503 with the missing ones. A --bundle file always has
- * one after start-up, so only a federated trust domain that has neither
- * a fetched or saved bundle nor a --bundle file can be missing.
+ * snapshot and no federated one is stale, else 503 listing the missing
+ * and the stale ones. A --bundle file always has a bundle after start-up,
+ * so only a federated trust domain that has neither a fetched or saved
+ * bundle nor a --bundle file can be missing. A stale trust domain still
+ * verifies with its last good bundle; the 503 tells the operator that
+ * its endpoint has not been reachable for too long.
  */
 static void handle_readyz(struct sg_route_context *context, const struct sg_http_request *request,
                           int64_t now, struct reply *reply)
 {
     struct sg_trust_publisher *publisher = context->publisher;
     json_t *missing = json_array();
+    json_t *stale = json_array();
     json_t *root;
     bool ready;
 
     (void)request;
-    (void)now;
-    for (size_t i = 0; missing != NULL && i < publisher->federation_count; i++) {
+    pthread_mutex_lock(&publisher->lock);
+    for (size_t i = 0; missing != NULL && stale != NULL && i < publisher->federation_count; i++) {
         const char *trust_domain = publisher->federations[i].trust_domain;
+        const struct sg_federation_status *status = &publisher->federation_status[i];
 
         if (sg_trust_set_find(context->trust, sg_slice_cstr(trust_domain)) == NULL)
             json_array_append_new(missing, json_string(trust_domain));
+        else if (federation_is_stale(status, now))
+            json_array_append_new(stale, stale_object(trust_domain, status, now));
     }
-    ready = missing != NULL && json_array_size(missing) == 0;
-    root = json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "missing_bundles",
-                     missing);
+    pthread_mutex_unlock(&publisher->lock);
+    ready = missing != NULL && stale != NULL && json_array_size(missing) == 0 &&
+            json_array_size(stale) == 0;
+    root = json_pack("{s:s, s:o, s:o}", "status", ready ? "ready" : "not_ready",
+                     "missing_bundles", missing, "stale_bundles", stale);
     reply->owned_body = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (reply->owned_body == NULL) {

@@ -44,6 +44,13 @@ struct sg_federation_status {
     int64_t last_success; /* Unix seconds of the last accepted fetch; 0 for none */
     int64_t last_attempt; /* Unix seconds of the last fetch, good or bad; 0 for none */
     int64_t next_attempt; /* Unix seconds the next fetch is due */
+    /* Unix seconds the bundle in use was last confirmed: the last accepted
+     * fetch, or the refresher's start while none has succeeded (a saved or
+     * --bundle bundle). 0 before the refresher starts. */
+    int64_t fresh_since;
+    /* Seconds after fresh_since at which GET /readyz reports the trust
+     * domain as stale; 0 never (before the refresher starts). */
+    int64_t stale_after;
     char last_error[SG_FED_MESSAGE_MAX]; /* empty when the last fetch was accepted */
     char peer_id[SG_SPIFFE_ID_MAX + 1]; /* https_spiffe: the SPIFFE ID the endpoint presented */
     uint64_t fetches;   /* fetches attempted */

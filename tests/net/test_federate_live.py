@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """`svidgate serve --federate` against nginx bundle endpoints.
 
-nginx serves bundle files over TLS (https_web, with the test CA of
-test_federation_fetch.py). Each test starts its own `svidgate serve` with
+nginx serves bundle files over TLS: https_web with the test web CA of
+test_federation_fetch.py, and https_spiffe with its X.509-SVID server
+certificate, whose CA a --bundle file bootstraps. Each test starts its own `svidgate serve` with
 a 1 s refresh floor and bundles whose spiffe_refresh_hint is 1 s, then
 changes the served file and checks what requests, GET /v1/bundles and
 GET /readyz show. The early fetch tests use a 3600 s hint instead, so that
@@ -10,6 +11,7 @@ no scheduled fetch runs during them. Every wait and loop has a fixed bound.
 
 Without nginx the script exits 77 (skipped), or fails when CI=true.
 """
+import base64
 import json
 import os
 import queue
@@ -21,9 +23,21 @@ import threading
 import time
 import unittest
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from jwcrypto import jwt
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_federation_fetch import NGINX, Nginx, make_pki  # noqa: E402
+from test_federation_fetch import (  # noqa: E402
+    BUNDLE_MAX,
+    ENDPOINT_ID,
+    FEDERATED_TRUST_DOMAIN,
+    NGINX,
+    Nginx,
+    b64url,
+    make_pki,
+)
 from test_reload_live import bundle_text, make_key, sign_token, wait_for  # noqa: E402
 from test_server_blackbox import (  # noqa: E402
     SOURCE_DIR,
@@ -47,12 +61,40 @@ EARLY_FETCH_DEADLINE_SECONDS = 2.0
 EARLY_REFRESH_MIN_SECONDS = 10
 FLOOD_TOKENS = 200
 FLOOD_MAX_SECONDS = 2.0
+# --federate-stale-after and --federate-fetch-timeout of the tests that use them.
+STALE_AFTER_SECONDS = 2
+FETCH_TIMEOUT_SECONDS = 2
 
 
 def served_bundle(keys, sequence, hint=1):
     document = json.loads(bundle_text(keys, sequence))
     document["spiffe_refresh_hint"] = hint
     return json.dumps(document)
+
+
+def spiffe_bundle(ca_paths, keys, sequence, hint=1):
+    """Return a bundle with the JWT `keys` and the X.509 authorities in the PEM files `ca_paths`."""
+    document = json.loads(served_bundle(keys, sequence, hint))
+    for path in ca_paths:
+        with open(path, "rb") as pem:
+            authority = x509.load_pem_x509_certificate(pem.read())
+        numbers = authority.public_key().public_numbers()
+        der = authority.public_bytes(serialization.Encoding.DER)
+        document["keys"].append({
+            "use": "x509-svid", "kty": "EC", "crv": "P-256", "x": b64url(numbers.x, 32),
+            "y": b64url(numbers.y, 32), "x5c": [base64.b64encode(der).decode()],
+        })
+    return json.dumps(document)
+
+
+def sign_federated_token(key):
+    """Return a JWT-SVID of spiffe://fed.test/workload signed with `key`."""
+    now = int(time.time())
+    claims = {"sub": f"spiffe://{FEDERATED_TRUST_DOMAIN}/workload", "aud": [AUDIENCE],
+              "iat": now, "exp": now + 600}
+    token = jwt.JWT(header={"alg": "ES256", "kid": key.get("kid"), "typ": "JWT"}, claims=claims)
+    token.make_signed_token(key)
+    return token.serialize()
 
 
 class FederatedServer(Server):
@@ -135,15 +177,22 @@ class FederateLiveTest(unittest.TestCase):
             file.write(text)
         os.replace(path + ".tmp", path)
 
+    def spiffe_flags(self, name, pki, nginx, spiffe_id=ENDPOINT_ID):
+        """--federate fed.test over https_spiffe, bootstrapped from the PKI's SPIFFE CA."""
+        return ["--bundle", f"{FEDERATED_TRUST_DOMAIN}={pki.path('spiffe-ca.pem')}",
+                "--federate", f"{FEDERATED_TRUST_DOMAIN}={nginx.url('spiffe', '/' + name)},"
+                f"profile=https_spiffe,spiffe_id={spiffe_id}"]
+
     def federate_flag(self, name, trust_domain=TRUST_DOMAIN, nginx=None):
         url = (nginx or self.nginx).url("web", f"/{name}")
         return ["--federate", f"{trust_domain}={url},profile=https_web,"
                 f"ca_file={self.pki.path('web-ca.pem')}"]
 
-    def wait_for_entry(self, port, condition, what):
+    def wait_for_entry(self, port, condition, what, trust_domain=TRUST_DOMAIN):
         entry, _ = wait_for(lambda: (lambda e: e if condition(e) else None)(
-            federation_entry(port)), REFRESH_DEADLINE_SECONDS)
-        self.assertIsNotNone(entry, f"timed out waiting for {what}: {federation_entry(port)}")
+            federation_entry(port, trust_domain)), REFRESH_DEADLINE_SECONDS)
+        self.assertIsNotNone(entry, f"timed out waiting for {what}: "
+                                    f"{federation_entry(port, trust_domain)}")
         return entry
 
     def test_initial_fetch_verifies(self):
@@ -328,6 +377,157 @@ class FederateLiveTest(unittest.TestCase):
         self.assertLessEqual(elapsed, FLOOD_MAX_SECONDS + 1)
         self.assertEqual(early_fetches, 1)
         self.assertEqual(federation_entry(server.port)["fetches"], 2)
+
+    def test_stale_endpoint_fails_readyz(self):
+        directory = tempfile.mkdtemp(prefix="svidgate-federate-stale-")
+        os.mkdir(os.path.join(directory, "www"))
+        key = make_key("stale")
+        with open(os.path.join(directory, "www", "stale.json"), "w", encoding="utf-8") as file:
+            file.write(served_bundle([key], 1))
+        nginx = Nginx(directory, self.pki)
+        try:
+            server = self.serve(*self.federate_flag("stale.json", nginx=nginx),
+                                "--federate-stale-after", str(STALE_AFTER_SECONDS))
+            entry = self.wait_for_entry(server.port, lambda e: e["sequence"] == 1,
+                                        "the first fetch")
+            self.assertFalse(entry["stale"])
+            self.assertEqual(entry["stale_after_seconds"], STALE_AFTER_SECONDS)
+            self.assertEqual(get(server.port, "GET", "/readyz").status, 200)
+
+            nginx.stop()
+            response, _ = wait_for(lambda: (lambda r: r if r.status == 503 else None)(
+                get(server.port, "GET", "/readyz")), STALE_AFTER_SECONDS + REFRESH_DEADLINE_SECONDS)
+            self.assertIsNotNone(response, "GET /readyz did not become 503")
+            body = response.json()
+            self.assertEqual(body["status"], "not_ready")
+            self.assertEqual(body["missing_bundles"], [])
+            self.assertEqual([item["trust_domain"] for item in body["stale_bundles"]],
+                             [TRUST_DOMAIN])
+            stale = body["stale_bundles"][0]
+            self.assertGreater(stale["age_seconds"], STALE_AFTER_SECONDS)
+            self.assertEqual(stale["stale_after_seconds"], STALE_AFTER_SECONDS)
+            self.assertIsNotNone(stale["last_error"])
+            self.assertTrue(federation_entry(server.port)["stale"])
+            self.assertTrue(verify(server.port, sign_token(key))["valid"])
+
+            nginx = Nginx(directory, self.pki, ports=nginx.ports)
+            ready, _ = wait_for(lambda: get(server.port, "GET", "/readyz").status == 200,
+                                REFRESH_DEADLINE_SECONDS)
+            self.assertTrue(ready, f"GET /readyz did not become 200: "
+                                   f"{get(server.port, 'GET', '/readyz').body!r}")
+            self.assertFalse(federation_entry(server.port)["stale"])
+        finally:
+            nginx.stop()
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def serve_good_bundle(self, name, *flags):
+        """Serve `name` with a good bundle of sequence 4, start svidgate and wait for it."""
+        key = make_key(name)
+        self.publish(name, served_bundle([key], 4))
+        server = self.serve(*self.federate_flag(name), *flags)
+        self.wait_for_entry(server.port, lambda e: e["sequence"] == 4, "the first fetch")
+        return server, sign_token(key)
+
+    def assert_bundle_kept(self, server, token, error_fragment):
+        entry = self.wait_for_entry(server.port,
+                                    lambda e: error_fragment in (e["last_error"] or ""),
+                                    f"a last_error with {error_fragment!r}")
+        self.assertEqual(entry["sequence"], 4)
+        self.assertTrue(entry["has_bundle"])
+        self.assertTrue(verify(server.port, token)["valid"])
+
+    def test_oversized_body_keeps_bundle(self):
+        server, token = self.serve_good_bundle("oversized.json")
+        self.publish("oversized.json", "{" + " " * BUNDLE_MAX + "}")
+        self.assert_bundle_kept(server, token, f"larger than {BUNDLE_MAX} bytes")
+
+    def test_slow_endpoint_keeps_bundle(self):
+        server, token = self.serve_good_bundle("switchable.json", "--federate-fetch-timeout",
+                                               str(FETCH_TIMEOUT_SECONDS))
+        flag = os.path.join(self.www, "switch-slow")
+        with open(flag, "w", encoding="utf-8"):
+            pass
+        try:
+            started = time.monotonic()
+            self.assert_bundle_kept(server, token, "timed out")
+            self.assertLess(time.monotonic() - started, REFRESH_DEADLINE_SECONDS)
+        finally:
+            os.unlink(flag)
+
+    def test_redirect_to_http_keeps_bundle(self):
+        server, token = self.serve_good_bundle("switchable.json")
+        flag = os.path.join(self.www, "switch-redirect-http")
+        with open(flag, "w", encoding="utf-8"):
+            pass
+        try:
+            self.assert_bundle_kept(server, token, "does not use https")
+        finally:
+            os.unlink(flag)
+
+    def test_spiffe_endpoint_rotates_its_ca(self):
+        # A separate PKI, because the endpoint's certificate files are replaced.
+        directory = tempfile.mkdtemp(prefix="svidgate-federate-spiffe-")
+        os.mkdir(os.path.join(directory, "www"))
+        pki = make_pki(directory)
+        served = os.path.join(directory, "www", "fed.json")
+        key = make_key("spiffe-jwt")
+
+        def publish(ca_names, sequence):
+            with open(served + ".tmp", "w", encoding="utf-8") as file:
+                file.write(spiffe_bundle([pki.path(f"{name}.pem") for name in ca_names], [key],
+                                         sequence))
+            os.replace(served + ".tmp", served)
+
+        publish(["spiffe-ca"], 1)
+        nginx = Nginx(directory, pki)
+        try:
+            server = self.serve(*self.spiffe_flags("fed.json", pki, nginx))
+            entry = self.wait_for_entry(server.port, lambda e: e["sequence"] == 1,
+                                        "the first fetch", FEDERATED_TRUST_DOMAIN)
+            self.assertEqual(entry["profile"], "https_spiffe")
+            self.assertEqual(entry["peer_id"], ENDPOINT_ID)
+            self.assertTrue(verify(server.port, sign_federated_token(key))["valid"])
+
+            # Publish the new CA next to the old one, then let the endpoint
+            # present an SVID of the new CA only.
+            pki.ca("spiffe-ca-new", f"/O={FEDERATED_TRUST_DOMAIN}",
+                   f"URI:spiffe://{FEDERATED_TRUST_DOMAIN}")
+            pki.leaf("svid-new", "spiffe-ca-new", f"/O={FEDERATED_TRUST_DOMAIN}",
+                     f"URI:{ENDPOINT_ID},IP:127.0.0.1")
+            publish(["spiffe-ca", "spiffe-ca-new"], 2)
+            self.wait_for_entry(server.port, lambda e: e["sequence"] == 2,
+                                "the bundle with both CAs", FEDERATED_TRUST_DOMAIN)
+            nginx.stop()
+            for suffix in ("-chain.pem", ".key"):
+                shutil.copyfile(pki.path(f"svid-new{suffix}"), pki.path(f"svid{suffix}"))
+            publish(["spiffe-ca-new"], 3)
+            nginx = Nginx(directory, pki, ports=nginx.ports)
+
+            # The --bundle file holds only the old CA, so this fetch
+            # succeeds only through the CA the endpoint published itself.
+            entry = self.wait_for_entry(server.port, lambda e: e["sequence"] == 3,
+                                        "the fetch from the rotated endpoint",
+                                        FEDERATED_TRUST_DOMAIN)
+            self.assertIsNone(entry["last_error"])
+            self.assertEqual(entry["x509_authorities"], 1)
+            self.assertTrue(verify(server.port, sign_federated_token(key))["valid"])
+        finally:
+            nginx.stop()
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def test_spiffe_wrong_endpoint_id(self):
+        key = make_key("spiffe-wrong-id")
+        self.publish("spiffe-wrong.json",
+                     spiffe_bundle([self.pki.path("spiffe-ca.pem")], [key], 1))
+        expected = f"spiffe://{FEDERATED_TRUST_DOMAIN}/other"
+        server = self.serve(*self.spiffe_flags("spiffe-wrong.json", self.pki, self.nginx,
+                                               spiffe_id=expected))
+        entry = self.wait_for_entry(server.port, lambda e: e["last_error"], "a failed fetch",
+                                    FEDERATED_TRUST_DOMAIN)
+        self.assertIn(f'presented SPIFFE ID "{ENDPOINT_ID}"', entry["last_error"])
+        self.assertIn(f'expected "{expected}"', entry["last_error"])
+        self.assertIsNone(entry["last_success"])
+        self.assertFalse(verify(server.port, sign_federated_token(key))["valid"])
 
 
 if __name__ == "__main__":

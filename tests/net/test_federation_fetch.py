@@ -190,6 +190,14 @@ def nginx_config(directory, pki, ports):
             location = /redirect-bad {{ return 302 https://127.0.0.1:{ports[name + "_bad"]}/bundle.json; }}
             location = /redirect-http {{ return 302 http://127.0.0.1:{ports["plain"]}/bundle.json; }}
             location = /redirect-userinfo {{ return 302 https://user@127.0.0.1:{ports[name]}/bundle.json; }}
+            # The serve tests turn a working endpoint bad by creating a
+            # flag file: a 1 byte/s response, or a redirect to http.
+            location = /switchable.json {{
+                if (-f {directory}/www/switch-slow) {{ set $limit_rate 1; }}
+                if (-f {directory}/www/switch-redirect-http) {{
+                    return 302 http://127.0.0.1:{ports["plain"]}/switchable.json;
+                }}
+            }}
             location = /redirect-loop {{ return 302 https://127.0.0.1:{ports[name]}/redirect-loop; }}
             location = /redirect-chain-3 {{ return 302 https://127.0.0.1:{ports[name]}/redirect-chain-2; }}
             location = /redirect-chain-2 {{ return 302 https://127.0.0.1:{ports[name]}/redirect-chain-1; }}
@@ -231,11 +239,14 @@ def nginx_config(directory, pki, ports):
 
 
 class Nginx:
-    """One nginx child process in the foreground, single-process mode."""
+    """One nginx child process in the foreground, single-process mode.
 
-    def __init__(self, directory, pki):
+    `ports` restarts nginx on the ports of an earlier, stopped instance.
+    """
+
+    def __init__(self, directory, pki, ports=None):
         self.directory = directory
-        self.ports = {name: free_port() for name in SERVERS}
+        self.ports = {name: free_port() for name in SERVERS} if ports is None else dict(ports)
         # Where each server's /redirect-ok and /redirect-bad lead.
         self.ports.update({
             "web_next": self.ports["web2"], "web_bad": self.ports["web_other_name"],
