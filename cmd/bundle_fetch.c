@@ -4,6 +4,8 @@
  * one-line summary on standard error.
  */
 #include <getopt.h>
+#include <unistd.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,12 @@ static bool apply_option(struct fetch_config *config, int option, const char *wo
                 "https_spiffe\n", optarg);
         return false;
     case OPT_CA_FILE:
+        /* An unreadable CA file is a configuration error, not an untrusted server. */
+        if (access(optarg, R_OK) != 0) {
+            fprintf(stderr, "svidgate: bundle fetch: cannot read --ca-file %s: %s\n", optarg,
+                    strerror(errno));
+            return false;
+        }
         config->ca_file = optarg;
         return true;
     case OPT_SPIFFE_ID:

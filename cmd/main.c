@@ -5,8 +5,10 @@
 #include "cmd/commands.h"
 
 static const char usage_text[] =
-    "usage: svidgate serve  [--listen HOST:PORT] [--workers N] --bundle TD=PATH...\n"
-    "                       [--audience AUD]... [--leeway SECONDS]\n"
+    "usage: svidgate serve  [--listen HOST:PORT] [--workers N] [--bundle TD=PATH]...\n"
+    "                       [--federate TD=URL[,OPTION=VALUE]...]... [--state-dir DIR]\n"
+    "                       [--audience AUD]... [--leeway SECONDS] [--cache-entries N]\n"
+    "                       [--stats SECONDS]\n"
     "       svidgate verify jwt --bundle TD=PATH... --audience AUD... [--leeway SECONDS]\n"
     "                       [--now UNIX_SECONDS] [FILE|-]...\n"
     "       svidgate verify x509 --bundle TD=PATH... [--leeway SECONDS]\n"
@@ -20,7 +22,9 @@ static const char usage_text[] =
     "verify jwt   verify JWT-SVIDs, one per line, and print one JSON result per line\n"
     "             (see 'svidgate verify jwt --help')\n"
     "verify x509  verify X.509-SVID chains, one PEM chain per input, and print one\n"
-    "             JSON result per chain (see 'svidgate verify x509 --help')\n";
+    "             JSON result per chain (see 'svidgate verify x509 --help')\n"
+    "bundle fetch fetch and check a SPIFFE bundle from a federation bundle endpoint\n"
+    "             (see 'svidgate bundle fetch --help')\n";
 
 static int print_usage(FILE *stream, int status)
 {

@@ -1,8 +1,13 @@
 /* Parsing of `--federate` arguments. */
 #include "net/federation_source.h"
 
+#include <unistd.h>
+
+#include <errno.h>
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/spiffe_id.h"
 
@@ -58,6 +63,9 @@ static enum sg_error check_profile(const char *arg, const struct sg_federation_s
             return sg_fail(status, SG_ERR_MALFORMED,
                            "--federate \"%s\": spiffe_id applies only to profile=https_spiffe",
                            arg);
+        if (source->ca_file != NULL && access(source->ca_file, R_OK) != 0)
+            return sg_fail(status, SG_ERR_MALFORMED, "--federate \"%s\": cannot read ca_file %s: %s",
+                           arg, source->ca_file, strerror(errno));
         return SG_OK;
     }
     if (source->ca_file != NULL)
