@@ -3,7 +3,7 @@
  * shared by every worker thread, lock-free for readers and writers.
  *
  * The key is the XXH3-128 hash of the credential bytes, keyed with a
- * random per-process secret; the hash only finds the slot, and a hit also
+ * random per-process secret. The hash only finds the slot: a hit also
  * needs an exact byte match with the stored credential, the caller's
  * trust snapshot generation, and `now` before the entry's valid_until.
  *
@@ -47,7 +47,7 @@ struct sg_cache *sg_cache_new(size_t max_entries);
 /* Frees the cache and every entry. No other thread may use it any more. */
 void sg_cache_free(struct sg_cache *cache);
 
-/* Number of slots, the most entries the cache holds at once. */
+/* Number of slots: the maximum number of entries the cache contains at once. */
 size_t sg_cache_capacity(const struct sg_cache *cache);
 
 /*
@@ -64,8 +64,8 @@ const struct sg_cache_entry *sg_cache_lookup(struct sg_cache *cache, struct sg_s
  * `credential` (copied) under `generation`, usable while now <
  * valid_until. Replaces an entry of the same credential, else takes a
  * free slot of its bucket, else evicts one chosen by CLOCK. Never blocks
- * readers; when another writer wins the slot, or the entry would take the
- * cache over its byte budget, this insert is dropped and true returned.
+ * readers. When another writer wins the slot, or the entry would take the
+ * cache over its byte budget, the insert is dropped and true returned.
  * Returns false when out of memory or when the credential or value is
  * longer than SG_CACHE_CREDENTIAL_MAX or SG_CACHE_VALUE_MAX.
  */
@@ -83,10 +83,10 @@ int64_t sg_cache_entry_valid_until(const struct sg_cache_entry *entry);
 
 /*
  * Bytes the cache may hold per slot on average, entry header, credential
- * and value included: a JWT-SVID verdict takes about 1.5 KiB. The total,
- * capacity times this, is fixed at creation; an insert that would exceed
+ * and value included: a JWT-SVID verdict takes about 1.5 KiB. The total
+ * (capacity times this) is fixed at creation. An insert that would exceed
  * it is dropped, so credentials near SG_CACHE_CREDENTIAL_MAX cannot make
- * the cache hold 64 KiB per slot.
+ * the cache use 64 KiB per slot.
  */
 #define SG_CACHE_ENTRY_BYTES_BUDGET 2048
 

@@ -4,7 +4,7 @@
  * A bundle as a whole is refused only when it cannot be a JWK Set: bad
  * JSON, duplicate members, no `keys` array, bad sequence or hint types,
  * or too many entries. A single unusable entry is skipped and counted by
- * reason (section 4.1.3 tells validators to ignore such JWKs), so one bad
+ * reason (section 4.1.3 requires validators to ignore such JWKs), so one bad
  * key never takes the trust domain's good keys down with it.
  */
 #include "core/bundle.h"

@@ -20,7 +20,7 @@
 #include "core/limits.h"
 #include "core/slice.h"
 
-/* Why a key entry was left out. Unusable entries are counted, never fatal. */
+/* The reason a key entry was left out. Unusable entries are counted, never fatal. */
 enum sg_skip_reason {
     SG_SKIP_UNKNOWN_USE,    /* `use` missing or not jwt-svid / x509-svid */
     SG_SKIP_BAD_KEY,        /* unknown kty or curve, bad members, weak RSA, private key */
@@ -86,7 +86,7 @@ struct sg_trust_set *sg_trust_set_new(uint64_t generation);
 
 /*
  * Adds `bundle` (ownership passes to the set). Fails with
- * SG_ERR_MALFORMED when the set already holds that trust domain.
+ * SG_ERR_MALFORMED when the set already contains that trust domain.
  */
 SG_MUST_CHECK enum sg_error sg_trust_set_add(struct sg_trust_set *set, struct sg_bundle *bundle,
                                              struct sg_status *status);

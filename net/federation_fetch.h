@@ -35,7 +35,7 @@ const char *sg_fed_profile_name(enum sg_fed_profile profile);
 /* Parses "https_web" or "https_spiffe"; false for anything else. */
 bool sg_fed_profile_parse(const char *text, enum sg_fed_profile *out);
 
-/* Why a fetch failed. */
+/* The reason a fetch failed. */
 enum sg_fed_error {
     SG_FED_OK,
     SG_FED_BAD_URL,       /* the configured URL or a redirect target is not https or has userinfo */
@@ -57,7 +57,7 @@ struct sg_fed_endpoint {
     const char *ca_file;
 
     /* https_spiffe: the endpoint's exact SPIFFE ID, and a trust set that
-     * holds the bundle of that ID's trust domain. */
+     * contains the bundle of that ID's trust domain. */
     const char *spiffe_id;
     const struct sg_trust_set *trust;
 };
@@ -88,7 +88,7 @@ struct sg_fed_fetch_result {
     size_t body_len;
     struct sg_bundle *bundle; /* owned: the parsed body on success */
 
-    char *final_url; /* owned: the URL that answered 200 */
+    char *final_url; /* owned: the URL that returned 200 */
     int redirects;   /* redirects followed */
     long http_status; /* of the last response, 0 when none arrived */
 

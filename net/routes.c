@@ -159,7 +159,7 @@ static const char *read_verify_body(const struct sg_route_context *context, stru
     return message;
 }
 
-/* Answers from the cache when it holds this token's verdict; false on a miss. */
+/* Responds from the cache when it contains this token's verdict; false on a miss. */
 static bool answer_jwt_from_cache(struct sg_route_context *context, const struct verify_body *body,
                                   int64_t now, struct reply *reply)
 {
@@ -256,9 +256,10 @@ static bool is_pem_body(const struct sg_http_request *request)
 }
 
 /*
- * Decodes {"chain": ["<base64 DER>", ...]} into a chain. A body svidgate
- * cannot read returns a 400 message; a chain that does not decode is a
- * malformed credential, reported in `status` with a NULL message.
+ * Decodes {"chain": ["<base64 DER>", ...]} into a chain. For a body
+ * svidgate cannot read it returns the message of a 400. A chain that does
+ * not decode is a malformed credential instead: it is reported in
+ * `status`, and the function returns NULL.
  */
 static const char *read_chain_json(struct sg_slice text, STACK_OF(X509) **chain,
                                    struct sg_status *status)
@@ -391,7 +392,7 @@ static json_t *text_value(const char *text)
     return value;
 }
 
-/* Describes one --bundle file: what this worker's snapshot holds and how loading went. */
+/* Describes one --bundle file: what this worker's snapshot contains and the load status. */
 static json_t *bundle_object(const struct sg_bundle_file *file,
                              const struct sg_bundle_file_status *status,
                              const struct sg_bundle *bundle, int64_t now)
@@ -573,8 +574,8 @@ static json_t *stale_object(const char *trust_domain, const struct sg_federation
  * and the stale ones. A --bundle file always has a bundle after start-up,
  * so only a federated trust domain that has neither a fetched or saved
  * bundle nor a --bundle file can be missing. A stale trust domain still
- * verifies with its last good bundle; the 503 tells the operator that
- * its endpoint has not been reachable for too long.
+ * verifies with its last good bundle. The 503 reports to the operator
+ * that its endpoint has not been reachable for too long.
  */
 static void handle_readyz(struct sg_route_context *context, const struct sg_http_request *request,
                           int64_t now, struct reply *reply)

@@ -2,9 +2,9 @@
  * Trust snapshot publication for the server.
  *
  * A snapshot is an immutable trust set stamped with a generation. Each
- * worker verifies with its own copy of it (its own EVP_PKEY and
- * X509_STORE objects, since OpenSSL 3 serialises threads on shared ones),
- * so a publication builds one trust set per worker from the same bundle
+ * worker verifies with its own copy of it, with its own EVP_PKEY and
+ * X509_STORE objects, because OpenSSL 3 serialises threads on shared ones.
+ * So a publication builds one trust set per worker from the same bundle
  * bytes and swaps every worker's pointer.
  *
  * Readers follow the QSBR flavour of liburcu: a worker loads its pointer
@@ -27,14 +27,14 @@
 #include "net/bundle_files.h"
 #include "net/federation_source.h"
 
-/* What the publisher knows about one bundle file, for GET /v1/bundles. */
+/* Load status of one bundle file, for GET /v1/bundles. */
 struct sg_bundle_file_status {
     int64_t last_success; /* Unix seconds of the last successful load */
     int64_t last_attempt; /* Unix seconds of the last load, good or bad */
     char last_error[SG_MESSAGE_MAX]; /* empty when the last load succeeded */
 };
 
-/* What the publisher knows about one --federate trust domain, for
+/* Fetch status of one --federate trust domain, for
  * GET /v1/bundles and /readyz. net/federation_refresh.c writes it. */
 struct sg_federation_status {
     bool has_bundle;     /* good bytes exist, fetched now or loaded from --state-dir */

@@ -17,7 +17,7 @@
 
 #include "core/limits.h"
 
-/* Longest value stored: the result object plus the audience list. */
+/* Maximum size of a stored value: the result object plus the audience list. */
 #define VALUE_MAX (4 * SG_JWT_MAX)
 
 bool sg_verdict_cache_init(struct sg_verdict_cache *verdicts, struct sg_cache *cache,

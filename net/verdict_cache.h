@@ -29,7 +29,7 @@ enum sg_credential_kind {
 };
 
 /* One worker's cache counters as other threads read them (relaxed atomics,
- * written only by that worker). C++ code (the benchmarks) sees only the
+ * written only by that worker). C++ code (the benchmarks) gets only the
  * declaration, since C11 _Atomic is not C++. */
 struct sg_cache_counters;
 #ifndef __cplusplus

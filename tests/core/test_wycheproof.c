@@ -102,7 +102,10 @@ static json_t *base64url_string(const uint8_t *data, size_t len)
     while (n > 0 && encoded[n - 1] == '=')
         n--;
     for (int i = 0; i < n; i++)
-        encoded[i] = encoded[i] == '+' ? '-' : encoded[i] == '/' ? '_' : encoded[i];
+        if (encoded[i] == '+')
+            encoded[i] = '-';
+        else if (encoded[i] == '/')
+            encoded[i] = '_';
     return json_stringn(encoded, (size_t)n);
 }
 
