@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +103,42 @@ static bool state_save(const char *state_dir, const char *trust_domain, const ch
     return ok;
 }
 
+/*
+ * Marks the saved bundle of `trust_domain` as confirmed now. An accepted
+ * fetch that brings the same bytes does not rewrite the file, but its
+ * modification time still has to change: it is the fetch time that the
+ * next start-up reads (see saved_fetch_time()).
+ */
+static void state_touch(const char *state_dir, const char *trust_domain)
+{
+    char path[PATH_MAX_BYTES];
+
+    state_path(state_dir, trust_domain, "", path);
+    if (utimensat(AT_FDCWD, path, NULL, 0) != 0 && errno != ENOENT) {
+        char escaped[2 * PATH_MAX_BYTES];
+
+        sg_log(SG_LOG_WARN, "updating a saved bundle's time failed", "trust_domain=%s "
+               "file=\"%s\" error=\"%s\"", trust_domain,
+               sg_log_escape(path, escaped, sizeof(escaped)), strerror(errno));
+    }
+}
+
+/*
+ * Returns the Unix second at which the saved bundle at `path` was last
+ * fetched: the file's modification time, which state_save() and
+ * state_touch() set at every accepted fetch. A time in the future (a clock
+ * that went backwards) counts as now; 0 means unknown.
+ */
+static int64_t saved_fetch_time(const char *path)
+{
+    struct stat info;
+    int64_t now = (int64_t)time(NULL);
+
+    if (stat(path, &info) != 0)
+        return 0;
+    return (int64_t)info.st_mtime > now ? now : (int64_t)info.st_mtime;
+}
+
 /* Records a bundle that became current in the trust domain's status. */
 static void record_bundle(struct sg_trust_publisher *publisher, size_t index,
                           const struct sg_bundle *bundle, bool from_state_dir)
@@ -113,6 +150,23 @@ static void record_bundle(struct sg_trust_publisher *publisher, size_t index,
     status->from_state_dir = from_state_dir;
     status->has_sequence = bundle->has_sequence;
     status->sequence = bundle->sequence;
+    pthread_mutex_unlock(&publisher->lock);
+}
+
+/*
+ * Starts the staleness clock of a saved bundle at the time it was
+ * fetched, so that a restart does not make an old bundle look fresh.
+ */
+static void record_saved_time(struct sg_trust_publisher *publisher, size_t index,
+                              int64_t fetched)
+{
+    struct sg_federation_status *status = &publisher->federation_status[index];
+
+    if (fetched <= 0)
+        return;
+    pthread_mutex_lock(&publisher->lock);
+    status->last_success = fetched;
+    status->fresh_since = fetched;
     pthread_mutex_unlock(&publisher->lock);
 }
 
@@ -140,6 +194,7 @@ void sg_federation_state_load(struct sg_trust_publisher *publisher, const char *
         }
         (void)sg_trust_publisher_set_federated(publisher, i, text, len, "state_dir");
         record_bundle(publisher, i, bundle, true);
+        record_saved_time(publisher, i, saved_fetch_time(path));
         sg_log(SG_LOG_INFO, "loaded a saved bundle", "trust_domain=%s file=\"%s\" sequence=%lld",
                trust_domain, sg_log_escape(path, escaped, sizeof(escaped)),
                bundle->has_sequence ? (long long)bundle->sequence : -1LL);
@@ -281,6 +336,8 @@ static enum fetch_outcome refresh_domain(struct sg_federation_refresh *refresh, 
         if (changed && refresh->config.state_dir != NULL)
             (void)state_save(refresh->config.state_dir, source->trust_domain, result.body,
                              result.body_len);
+        else if (refresh->config.state_dir != NULL)
+            state_touch(refresh->config.state_dir, source->trust_domain);
         record_bundle(publisher, index, result.bundle, false);
         if (result.bundle->has_refresh_hint)
             *hint = result.bundle->refresh_hint;
@@ -543,11 +600,14 @@ bool sg_federation_refresh_start(struct sg_federation_refresh *refresh,
     for (size_t i = 0; i < count; i++)
         refresh->early_ms[i] = INT64_MIN;
 
-    /* Staleness counts from now until the first accepted fetch, so that a
-     * saved or --bundle bundle becomes stale when no fetch succeeds. */
+    /* sg_federation_state_load() set fresh_since of a saved bundle to the
+     * file's modification time. Anything else, a --bundle seed or no
+     * bundle at all, counts from now until the first accepted fetch, so
+     * that it becomes stale when no fetch succeeds. */
     pthread_mutex_lock(&publisher->lock);
     for (size_t i = 0; i < count; i++) {
-        publisher->federation_status[i].fresh_since = (int64_t)time(NULL);
+        if (publisher->federation_status[i].fresh_since == 0)
+            publisher->federation_status[i].fresh_since = (int64_t)time(NULL);
         publisher->federation_status[i].stale_after = stale_after(config, 0);
     }
     pthread_mutex_unlock(&publisher->lock);

@@ -41,12 +41,15 @@ struct sg_federation_status {
     bool from_state_dir; /* the good bytes were loaded at start-up, not fetched yet */
     bool has_sequence;   /* spiffe_sequence of the good bundle */
     uint64_t sequence;
-    int64_t last_success; /* Unix seconds of the last accepted fetch; 0 for none */
+    /* Unix seconds of the last accepted fetch, by this process or, for a
+     * bundle loaded from --state-dir, the one that saved it; 0 for none */
+    int64_t last_success;
     int64_t last_attempt; /* Unix seconds of the last fetch, good or bad; 0 for none */
     int64_t next_attempt; /* Unix seconds the next fetch is due */
     /* Unix seconds the bundle in use was last confirmed: the last accepted
-     * fetch, or the refresher's start while none has succeeded (a saved or
-     * --bundle bundle). 0 before the refresher starts. */
+     * fetch (for a saved bundle, the saved file's modification time), or
+     * the refresher's start for a --bundle seed or no bundle at all. 0
+     * before either is known. */
     int64_t fresh_since;
     /* Seconds after fresh_since at which GET /readyz reports the trust
      * domain as stale; 0 never (before the refresher starts). */

@@ -311,6 +311,44 @@ class FederateLiveTest(unittest.TestCase):
             nginx.stop()
             shutil.rmtree(directory, ignore_errors=True)
 
+    def test_restart_keeps_the_saved_bundle_age(self):
+        """A restart reads the fetch time back from the saved file, so an
+        old bundle whose endpoint is down is stale at once, yet verifies."""
+        directory = tempfile.mkdtemp(prefix="svidgate-federate-age-")
+        os.mkdir(os.path.join(directory, "www"))
+        state_dir = os.path.join(directory, "state")
+        os.mkdir(state_dir)
+        key = make_key("aged")
+        with open(os.path.join(directory, "www", "aged.json"), "w", encoding="utf-8") as file:
+            file.write(served_bundle([key], 3))
+        nginx = Nginx(directory, self.pki)
+        try:
+            flags = [*self.federate_flag("aged.json", nginx=nginx), "--state-dir", state_dir]
+            server = self.serve(*flags)
+            self.wait_for_entry(server.port, lambda e: e["sequence"] == 3, "the first fetch")
+            saved = os.path.join(state_dir, f"{TRUST_DOMAIN}.json")
+            before = os.stat(saved).st_mtime
+            self.wait_for_entry(server.port, lambda e: e["fetches"] >= 3, "two more fetches")
+            self.assertEqual(server.stop()[0], 0)
+            self.assertGreater(os.stat(saved).st_mtime, before,
+                                    "an unchanged fetch did not touch the saved file")
+            nginx.stop()
+
+            fetched_at = int(time.time()) - 1000
+            os.utime(saved, (fetched_at, fetched_at))
+            restarted = self.serve(*flags, "--federate-stale-after", "500")
+            entry = federation_entry(restarted.port)
+            self.assertEqual(entry["last_success"], fetched_at)
+            self.assertTrue(entry["stale"])
+            response = get(restarted.port, "GET", "/readyz")
+            self.assertEqual(response.status, 503)
+            stale = response.json()["stale_bundles"][0]
+            self.assertGreaterEqual(stale["age_seconds"], 1000)
+            self.assertTrue(verify(restarted.port, sign_token(key))["valid"])
+        finally:
+            nginx.stop()
+            shutil.rmtree(directory, ignore_errors=True)
+
     def test_readyz_waits_for_every_trust_domain(self):
         key = make_key("local")
         local = os.path.join(self.directory, "local.json")
