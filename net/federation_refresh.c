@@ -428,6 +428,23 @@ static int64_t next_fetch_ms(const struct sg_federation_refresh *refresh, size_t
 }
 
 /*
+ * Returns the reason logged for a fetch: its schedule, or the verdict that
+ * requested it early. A trust domain with no bundle yet rejects every
+ * token as unknown_trust_domain; one with a bundle, as unknown_key.
+ */
+static const char *fetch_reason(struct sg_federation_refresh *refresh, size_t index, bool early)
+{
+    bool has_bundle;
+
+    if (!early)
+        return "schedule";
+    pthread_mutex_lock(&refresh->publisher->lock);
+    has_bundle = refresh->publisher->federation_status[index].has_bundle;
+    pthread_mutex_unlock(&refresh->publisher->lock);
+    return has_bundle ? "unknown_kid" : "unknown_trust_domain";
+}
+
+/*
  * Fetches every trust domain that is due, on its schedule or by an early
  * request, and sets its next scheduled time. Any fetch clears the trust
  * domain's pending request. The flag is cleared before the fetch starts,
@@ -449,7 +466,7 @@ static void run_due(struct sg_federation_refresh *refresh)
         if (early)
             refresh->early_ms[i] = now;
 
-        bool accepted = refresh_domain(refresh, i, early ? "unknown_kid" : "schedule", &hint) ==
+        bool accepted = refresh_domain(refresh, i, fetch_reason(refresh, i, early), &hint) ==
                         FETCH_ACCEPTED;
 
         if (accepted) {

@@ -17,8 +17,9 @@
  * trust publisher, which publishes a new generation when they changed,
  * and to `<state_dir>/<trust domain>.json` when a state directory is set.
  *
- * A worker whose token failed with unknown_key for a federated trust
- * domain requests an early fetch through sg_federation_wake_request().
+ * A worker whose token failed with unknown_key or unknown_trust_domain
+ * for a federated trust domain requests an early fetch through
+ * sg_federation_wake_request().
  * The refresher runs it at once, unless an early fetch of that trust
  * domain ran less than early_refresh_min seconds ago; then it runs when
  * that time is up. A pending request is cleared by any fetch of the trust

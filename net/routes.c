@@ -180,9 +180,9 @@ static bool answer_jwt_from_cache(struct sg_route_context *context, const struct
 
 /*
  * Verifies the token, caches the credential's own verdict, then checks the
- * audience, which is never part of the cached verdict. An unknown_key
- * verdict requests an early fetch when the token's trust domain is
- * federated. The cached verdict belongs to this generation, so a fetch
+ * audience, which is never part of the cached verdict. An unknown_key or
+ * unknown_trust_domain verdict requests an early fetch when the token's
+ * trust domain is federated. The cached verdict belongs to this generation, so a fetch
  * that brings the key makes it a miss.
  */
 static void verify_token(struct sg_route_context *context, const struct verify_body *body,
@@ -197,7 +197,8 @@ static void verify_token(struct sg_route_context *context, const struct verify_b
     if (reply->owned_body != NULL)
         sg_verdict_cache_store_jwt(&context->verdicts, body->token, context->trust->generation,
                                    context->leeway, &svid, sg_slice_cstr(reply->owned_body));
-    if (verdict == SG_ERR_UNKNOWN_KEY && context->federation_wake != NULL)
+    if ((verdict == SG_ERR_UNKNOWN_KEY || verdict == SG_ERR_UNKNOWN_TRUST_DOMAIN) &&
+        context->federation_wake != NULL)
         sg_federation_wake_request(context->federation_wake, svid.id.trust_domain);
 
     if (verdict == SG_OK) {

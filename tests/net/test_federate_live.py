@@ -58,6 +58,7 @@ OTHER_TRUST_DOMAIN = "fed.test"
 # A refresh hint that pushes the next scheduled fetch past every test.
 LONG_HINT_SECONDS = 3600
 EARLY_FETCH_DEADLINE_SECONDS = 2.0
+LONG_BACKOFF_SECONDS = 120
 EARLY_REFRESH_MIN_SECONDS = 10
 FLOOD_TOKENS = 200
 FLOOD_MAX_SECONDS = 2.0
@@ -390,6 +391,28 @@ class FederateLiveTest(unittest.TestCase):
         self.assertTrue(server.has_log_line("bundle fetch", "reason=unknown_kid",
                                             "result=accepted", "sequence=2"))
         self.assertFalse(any(token in line for line in list(server.log)))
+
+    def test_unknown_trust_domain_fetches_early(self):
+        key = make_key("first")
+        server = self.serve(*self.federate_flag("first.json"), "--federate-refresh-min",
+                            str(LONG_BACKOFF_SECONDS))
+        self.wait_for_entry(server.port, lambda e: e["failures"] >= 1, "the failed first fetch")
+
+        # The endpoint answered 404, so the retry is at least half of
+        # LONG_BACKOFF_SECONDS away: only an early fetch can bring the
+        # bundle within the deadline.
+        self.publish("first.json", served_bundle([key], 1, hint=LONG_HINT_SECONDS))
+        token = sign_token(key)
+        first = verify(server.port, token)
+        self.assertFalse(first["valid"])
+        self.assertEqual(first["error"], "unknown_trust_domain")
+
+        result, _ = wait_for(lambda: (lambda r: r if r["valid"] else None)(
+            verify(server.port, token)), EARLY_FETCH_DEADLINE_SECONDS)
+        self.assertIsNotNone(result, f"the token did not verify: {federation_entry(server.port)}")
+        self.assertEqual(federation_entry(server.port)["fetches"], 2)
+        self.assertTrue(server.has_log_line("bundle fetch", "reason=unknown_trust_domain",
+                                            "result=accepted", "sequence=1"))
 
     def test_random_kids_fetch_once(self):
         key = make_key("flood")
