@@ -61,6 +61,7 @@ bool sg_fed_profile_parse(const char *text, enum sg_fed_profile *out)
 
 void sg_fed_fetch_options_default(struct sg_fed_fetch_options *options)
 {
+    *options = (struct sg_fed_fetch_options){ 0 };
     options->connect_timeout_ms = SG_FED_CONNECT_TIMEOUT_MS_DEFAULT;
     options->timeout_ms = SG_FED_TIMEOUT_MS_DEFAULT;
     options->max_body = SG_BUNDLE_MAX;
@@ -319,6 +320,23 @@ static int64_t monotonic_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/*
+ * Aborts the transfer once options->cancel is set. libcurl calls this
+ * about once a second even while no bytes move, and more often during a
+ * transfer, so a stopping server does not wait for the fetch timeout.
+ */
+static int check_cancel(void *data, curl_off_t download_total, curl_off_t downloaded,
+                        curl_off_t upload_total, curl_off_t uploaded)
+{
+    const struct fetch_state *state = data;
+
+    (void)download_total;
+    (void)downloaded;
+    (void)upload_total;
+    (void)uploaded;
+    return atomic_load_explicit(state->options->cancel, memory_order_relaxed) ? 1 : 0;
+}
+
 /* Sets the options that stay the same for every hop of one fetch. */
 static bool configure_handle(CURL *curl, struct fetch_state *state, char *error_buffer)
 {
@@ -347,6 +365,11 @@ static bool configure_handle(CURL *curl, struct fetch_state *state, char *error_
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)state->options->max_body);
     SET(CURLOPT_WRITEFUNCTION, write_body);
     SET(CURLOPT_WRITEDATA, state);
+    if (state->options->cancel != NULL) {
+        SET(CURLOPT_NOPROGRESS, 0L);
+        SET(CURLOPT_XFERINFOFUNCTION, check_cancel);
+        SET(CURLOPT_XFERINFODATA, state);
+    }
 
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -388,6 +411,9 @@ static enum sg_fed_error report_transfer_error(struct fetch_state *state, CURLco
                     detail);
     case CURLE_OPERATION_TIMEDOUT:
         return fail(result, SG_FED_TRANSPORT, "%s: timed out: %s", url, detail);
+    case CURLE_ABORTED_BY_CALLBACK:
+        return fail(result, SG_FED_TRANSPORT, "%s: cancelled because the server is stopping",
+                    url);
     case CURLE_UNSUPPORTED_PROTOCOL:
         return fail(result, SG_FED_BAD_URL, "%s: %s", url, detail);
     default:

@@ -15,6 +15,7 @@
 #ifndef SVIDGATE_NET_FEDERATION_FETCH_H
 #define SVIDGATE_NET_FEDERATION_FETCH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,9 @@ struct sg_fed_fetch_options {
     size_t max_body;            /* bytes of one response body */
     int max_redirects;
     int64_t leeway;             /* seconds allowed on the endpoint SVID's validity (https_spiffe) */
+    /* When set to true by another thread, a fetch in progress stops within
+     * about a second with SG_FED_TRANSPORT; NULL for none. */
+    const atomic_bool *cancel;
 };
 
 /* Defaults: 5 s to connect, 30 s in all, SG_BUNDLE_MAX bytes, 3 redirects. */

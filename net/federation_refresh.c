@@ -453,6 +453,9 @@ static const char *fetch_reason(struct sg_federation_refresh *refresh, size_t in
 static void run_due(struct sg_federation_refresh *refresh)
 {
     for (size_t i = 0; i < refresh->publisher->federation_count; i++) {
+        if (atomic_load_explicit(&refresh->stopping, memory_order_relaxed))
+            return;
+
         int64_t now = monotonic_ms();
         bool scheduled = refresh->due_ms[i] <= now;
         bool early = !scheduled && early_pending(refresh, i) && next_fetch_ms(refresh, i) <= now;
@@ -607,6 +610,8 @@ bool sg_federation_refresh_start(struct sg_federation_refresh *refresh,
     refresh->publisher = publisher;
     refresh->wake = wake;
     refresh->config = *config;
+    atomic_init(&refresh->stopping, false);
+    refresh->config.fetch.cancel = &refresh->stopping;
     refresh->due_ms = calloc(count, sizeof(*refresh->due_ms));
     refresh->failures = calloc(count, sizeof(*refresh->failures));
     refresh->early_ms = calloc(count, sizeof(*refresh->early_ms));
@@ -653,6 +658,7 @@ void sg_federation_refresh_stop(struct sg_federation_refresh *refresh)
     uint64_t one = 1;
 
     if (refresh->running) {
+        atomic_store_explicit(&refresh->stopping, true, memory_order_relaxed);
         if (write(refresh->stop_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
             sg_log(SG_LOG_ERROR, "waking the federation refresher failed", "error=\"%s\"",
                    strerror(errno));

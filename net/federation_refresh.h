@@ -83,6 +83,7 @@ struct sg_federation_refresh {
     struct sg_federation_wake *wake;
     struct sg_federation_refresh_config config;
     int stop_fd; /* eventfd: written by sg_federation_refresh_stop() */
+    atomic_bool stopping; /* set by sg_federation_refresh_stop(); cancels a fetch in progress */
     pthread_t thread;
     bool running;
     int64_t *due_ms;        /* per trust domain: CLOCK_MONOTONIC milliseconds of the next fetch */

@@ -209,9 +209,6 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
     if (!start_workers(server))
         return start_failed(server);
 
-    sg_listen_address_format(&server->address, address_text, sizeof(address_text));
-    sg_log(SG_LOG_INFO, "listening", "addr=%s workers=%zu", address_text, server->config->workers);
-
     if (!sg_bundle_watch_start(&server->watch, server->config->publisher, server->message,
                                sizeof(server->message)))
         return start_failed(server);
@@ -226,6 +223,11 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
     /* A file that changed between the first load and the watch starting
      * raised no event, so the bundles are read once more now. */
     (void)sg_trust_publisher_reload(server->config->publisher, "watch_started");
+
+    /* Logged once the watcher and the refresher run, so that a client
+     * that waits for this line sees the staleness of saved bundles. */
+    sg_listen_address_format(&server->address, address_text, sizeof(address_text));
+    sg_log(SG_LOG_INFO, "listening", "addr=%s workers=%zu", address_text, server->config->workers);
 
     int signo = wait_for_stop_signal(server, stop_signals);
     sg_log(SG_LOG_INFO, "stopping", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");

@@ -59,6 +59,8 @@ OTHER_TRUST_DOMAIN = "fed.test"
 LONG_HINT_SECONDS = 3600
 EARLY_FETCH_DEADLINE_SECONDS = 2.0
 LONG_BACKOFF_SECONDS = 120
+# Well under the 30 s fetch timeout that stopping used to wait for.
+STOP_CANCEL_SECONDS = 10
 EARLY_REFRESH_MIN_SECONDS = 10
 FLOOD_TOKENS = 200
 FLOOD_MAX_SECONDS = 2.0
@@ -514,6 +516,23 @@ class FederateLiveTest(unittest.TestCase):
             self.assertLess(time.monotonic() - started, REFRESH_DEADLINE_SECONDS)
         finally:
             os.unlink(flag)
+
+    def test_stop_cancels_a_slow_fetch(self):
+        server, _ = self.serve_good_bundle("switchable.json")
+        flag = os.path.join(self.www, "switch-slow")
+        with open(flag, "w", encoding="utf-8"):
+            pass
+        try:
+            # Fetches run every second, and with the flag each one trickles
+            # its body at 1 byte/s against a 30 s fetch timeout.
+            time.sleep(2.5)
+            status, seconds = server.stop()
+        finally:
+            os.unlink(flag)
+        self.assertEqual(status, 0)
+        self.assertLess(seconds, STOP_CANCEL_SECONDS)
+        self.assertTrue(server.has_log_line("bundle fetch", "result=failed",
+                                            "cancelled because the server is stopping"))
 
     def test_redirect_to_http_keeps_bundle(self):
         server, token = self.serve_good_bundle("switchable.json")
