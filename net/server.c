@@ -11,16 +11,20 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/verifier.h"
 #include "net/bundle_watch.h"
 #include "net/listen_socket.h"
 #include "net/log.h"
+#include "net/sd_notify.h"
 #include "net/uring_probe.h"
 #include "net/worker.h"
 
@@ -35,6 +39,7 @@ struct server {
     struct sg_bundle_watch watch;
     struct sg_federation_wake wake; /* set up when the publisher has federated trust domains */
     struct sg_federation_refresh refresh;
+    struct sg_notify notify; /* systemd readiness and watchdog, inert without NOTIFY_SOCKET */
     char message[MESSAGE_MAX];
 };
 
@@ -145,28 +150,98 @@ static void log_stats(const struct sg_server_config *config)
            (unsigned long long)total.evictions);
 }
 
+/* A repeating deadline on CLOCK_MONOTONIC in microseconds, off while every is 0. */
+struct periodic {
+    int64_t every;
+    int64_t next;
+};
+
+static int64_t monotonic_usec(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static void periodic_start(struct periodic *timer, int64_t every, int64_t now)
+{
+    timer->every = every;
+    timer->next = now + every;
+}
+
+/* Returns whether the deadline has passed, and then moves it one period on. */
+static bool periodic_due(struct periodic *timer, int64_t now)
+{
+    if (timer->every <= 0 || now < timer->next)
+        return false;
+    timer->next = now + timer->every;
+    return true;
+}
+
+/* Sets `timeout` to the time left until the earlier deadline. Returns false when both are off. */
+static bool next_timeout(const struct periodic *a, const struct periodic *b, struct timespec *timeout)
+{
+    int64_t next = INT64_MAX;
+    int64_t left;
+
+    if (a->every > 0)
+        next = a->next;
+    if (b->every > 0 && b->next < next)
+        next = b->next;
+    if (next == INT64_MAX)
+        return false;
+
+    left = next - monotonic_usec();
+    if (left < 0)
+        left = 0;
+    timeout->tv_sec = left / 1000000;
+    timeout->tv_nsec = (long)(left % 1000000) * 1000;
+    return true;
+}
+
+/* Pings the systemd watchdog when every worker's loop has turned since the last ping. */
+static void feed_watchdog(struct server *server)
+{
+    for (size_t i = 0; i < server->notify.worker_count; i++)
+        server->notify.current_beats[i] =
+            atomic_load_explicit(&server->workers[i].heartbeat, memory_order_relaxed);
+    (void)sg_notify_watchdog_check(&server->notify, server->notify.current_beats);
+}
+
 /*
- * Waits for SIGINT or SIGTERM, reloading the bundles on every SIGHUP and,
- * with a stats interval, logging the counters every interval.
+ * Waits for SIGINT or SIGTERM, reloading the bundles on every SIGHUP,
+ * logging the counters every stats interval and feeding the systemd
+ * watchdog every half watchdog period.
  */
 static int wait_for_stop_signal(struct server *server, const sigset_t *signals)
 {
     const struct sg_server_config *config = server->config;
-    struct timespec interval = { .tv_sec = config->stats_interval };
+    int64_t now = monotonic_usec();
+    struct periodic stats;
+    struct periodic watchdog;
+    struct timespec timeout;
     siginfo_t info;
     int signo;
 
+    periodic_start(&stats, config->stats_interval * 1000000, now);
+    periodic_start(&watchdog, sg_notify_watchdog_interval(&server->notify), now);
+
     for (;;) {
-        if (config->stats_interval > 0)
-            signo = sigtimedwait(signals, &info, &interval);
+        if (next_timeout(&stats, &watchdog, &timeout))
+            signo = sigtimedwait(signals, &info, &timeout);
         else
             signo = sigwaitinfo(signals, &info);
 
+        now = monotonic_usec();
+        if (periodic_due(&stats, now))
+            log_stats(config);
+        if (periodic_due(&watchdog, now))
+            feed_watchdog(server);
+
         if (signo == SIGHUP)
             (void)sg_trust_publisher_reload(config->publisher, "sighup");
-        else if (signo < 0 && errno == EAGAIN)
-            log_stats(config);
-        else if (signo >= 0 || errno != EINTR)
+        else if (signo >= 0 || (errno != EINTR && errno != EAGAIN))
             return signo;
     }
 }
@@ -229,8 +304,16 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
     sg_listen_address_format(&server->address, address_text, sizeof(address_text));
     sg_log(SG_LOG_INFO, "listening", "addr=%s workers=%zu", address_text, server->config->workers);
 
+    /* Bundles were loaded before the server started and every worker
+     * listens, so systemd may start the units that wait for this one. */
+    char status[SG_LISTEN_ADDRESS_TEXT_MAX + 64];
+    snprintf(status, sizeof(status), "READY=1\nSTATUS=serving on %s with %zu workers",
+             address_text, server->config->workers);
+    sg_notify_send(&server->notify, status);
+
     int signo = wait_for_stop_signal(server, stop_signals);
     sg_log(SG_LOG_INFO, "stopping", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    sg_notify_send(&server->notify, "STOPPING=1\nSTATUS=stopping");
     return SG_SERVER_STOPPED;
 }
 
@@ -265,6 +348,7 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
     server.watch.inotify_fd = server.watch.stop_fd = -1;
     server.refresh.stop_fd = -1;
     server.wake.fd = -1;
+    sg_notify_open(&server.notify, config->workers);
     result = serve(&server, &stop_signals);
 
     /* The watcher and the refresher may be waiting for a grace period,
@@ -277,6 +361,7 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
 
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     free(server.workers);
+    sg_notify_close(&server.notify);
 
     if (result == SG_SERVER_STOPPED)
         sg_log(SG_LOG_INFO, "stopped", "workers=%zu", config->workers);

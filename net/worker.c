@@ -467,6 +467,9 @@ static void serve_loop(struct sg_worker *worker)
             return;
         }
 
+        atomic_store_explicit(&worker->heartbeat,
+                              atomic_load_explicit(&worker->heartbeat, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         worker->now = monotonic_seconds();
         worker->routes.trust = sg_trust_publisher_current(worker->routes.publisher, worker->index);
         if (!handle_completions(worker)) {

@@ -7,6 +7,7 @@
 #ifndef SVIDGATE_NET_WORKER_H
 #define SVIDGATE_NET_WORKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +35,7 @@ struct sg_worker {
     bool ring_ready;
     bool ring_disabled;  /* created disabled; the worker thread enables it */
     int listen_fd;
-    int wake_fd;         /* eventfd; the only field another thread touches (by write) */
+    int wake_fd;         /* eventfd; another thread writes to it to stop the loop */
     uint64_t wake_value; /* the eventfd read lands here */
 
     struct io_uring_buf_ring *buffer_ring; /* mmap'd, shared with the kernel */
@@ -53,6 +54,11 @@ struct sg_worker {
     bool failed;            /* read by the server thread after pthread_join() */
     bool accept_armed;
     bool accept_rearm_on_tick;
+
+    /* Loop turns so far, at least one a second through the tick. Written
+     * by the worker only; the server thread reads it (relaxed) to feed
+     * the systemd watchdog only while every worker's loop turns. */
+    _Atomic uint64_t heartbeat;
 
     struct sg_route_context routes;
 

@@ -2,11 +2,17 @@
 # Installs the Debian 12 packages that svidgate needs to build, run and
 # test, and does nothing when every one is already present.
 #
-# Usage: scripts/install-deps.sh [--test]
-#   --test  also installs what the test suite needs (cmocka, clang and its
-#           runtime for libFuzzer, python3-jwcrypto, Google Benchmark
-#           with g++ for the SVIDGATE_BENCH microbenchmarks, and nginx-light
-#           as the bundle endpoint of tests/net/test_federation_fetch.py).
+# Usage: scripts/install-deps.sh [--test] [--container]
+#   --test       also installs what the test suite needs (cmocka, clang and
+#                its runtime for libFuzzer, python3-jwcrypto, Google
+#                Benchmark with g++ for the SVIDGATE_BENCH microbenchmarks,
+#                nginx-light as the bundle endpoint of
+#                tests/net/test_federation_fetch.py, and yamllint for the
+#                Kubernetes manifests).
+#   --container  also installs podman, buildah, runc and debootstrap, which
+#                scripts/container-test.sh uses to build a Debian base image
+#                and to build and run docker/Dockerfile without a Docker
+#                engine or a registry.
 set -euo pipefail
 
 packages=(
@@ -15,12 +21,23 @@ packages=(
     liburcu-dev libxxhash-dev libcurl4-openssl-dev
     curl python3 python3-cryptography
 )
-if [[ "${1:-}" == "--test" ]]; then
-    packages+=(
-        libcmocka-dev clang libclang-rt-14-dev
-        python3-jwcrypto libbenchmark-dev g++ nginx-light
-    )
-fi
+for group in "$@"; do
+    case "$group" in
+        --test)
+            packages+=(
+                libcmocka-dev clang libclang-rt-14-dev
+                python3-jwcrypto libbenchmark-dev g++ nginx-light yamllint
+            )
+            ;;
+        --container)
+            packages+=(podman buildah runc debootstrap)
+            ;;
+        *)
+            echo "install-deps: unknown option $group (expected --test or --container)" >&2
+            exit 2
+            ;;
+    esac
+done
 
 missing=()
 for package in "${packages[@]}"; do
