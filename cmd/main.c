@@ -24,7 +24,13 @@ static const char usage_text[] =
     "verify x509  verify X.509-SVID chains, one PEM chain per input, and print one\n"
     "             JSON result per chain (see 'svidgate verify x509 --help')\n"
     "bundle fetch fetch and check a SPIFFE bundle from a federation bundle endpoint\n"
-    "             (see 'svidgate bundle fetch --help')\n";
+    "             (see 'svidgate bundle fetch --help')\n"
+    "\n"
+    "  --help       print this text, or with a command, that command's flags\n"
+    "  --version    print the version\n"
+    "\n"
+    "The svidgate(1) manual page (man svidgate) describes every command, flag, HTTP\n"
+    "endpoint, signal and environment variable.\n";
 
 static int print_usage(FILE *stream, int status)
 {

@@ -60,6 +60,9 @@ static const char serve_usage[] =
     "one is stale (no accepted fetch for 3 refresh intervals, at least 15 minutes),\n"
     "else 503.\n"
     "Not supported yet: --config.\n"
+    "Under systemd (Type=notify, NOTIFY_SOCKET set) it sends READY=1 once every worker\n"
+    "listens, STOPPING=1 on stop, and WATCHDOG=1 every WATCHDOG_USEC/2 while every\n"
+    "worker's loop turns.\n"
     "Exit status: 0 after SIGINT or SIGTERM, 1 when a worker failed, 2 on a usage,\n"
     "configuration or start-up error.\n";
 
