@@ -1,7 +1,7 @@
 # libsvidgate: core/ and cache/ with the public API of include/svidgate.h,
 # as a shared library (only svidgate_* exported, SONAME libsvidgate.so.0)
 # and a static one, plus svidgate.pc, and the install rules for the
-# binary and the man page. Included from the top-level CMakeLists.txt.
+# binary, the man page and the systemd unit. Included from the top-level CMakeLists.txt.
 
 include(GNUInstallDirs)
 
@@ -52,5 +52,8 @@ install(TARGETS svidgate_shared svidgate_static
 install(FILES ${CMAKE_SOURCE_DIR}/include/svidgate.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_BINARY_DIR}/svidgate.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${CMAKE_SOURCE_DIR}/docs/svidgate.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# systemd looks for units below the prefix's lib/, never a multiarch libdir.
+install(FILES ${CMAKE_SOURCE_DIR}/docker/systemd/svidgate.service
+        DESTINATION lib/systemd/system)
 install(FILES ${CMAKE_SOURCE_DIR}/examples/verify_tokens.c
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

@@ -7,8 +7,8 @@
 #                its runtime for libFuzzer, python3-jwcrypto, Google
 #                Benchmark with g++ for the SVIDGATE_BENCH microbenchmarks,
 #                nginx-light as the bundle endpoint of
-#                tests/net/test_federation_fetch.py, and yamllint for the
-#                Kubernetes manifests).
+#                tests/net/test_federation_fetch.py, yamllint for the
+#                Kubernetes manifests and systemd for systemd-analyze).
 #   --container  also installs podman, buildah, runc and debootstrap, which
 #                scripts/container-test.sh uses to build a Debian base image
 #                and to build and run docker/Dockerfile without a Docker
@@ -26,7 +26,7 @@ for group in "$@"; do
         --test)
             packages+=(
                 libcmocka-dev clang libclang-rt-14-dev
-                python3-jwcrypto libbenchmark-dev g++ nginx-light yamllint
+                python3-jwcrypto libbenchmark-dev g++ nginx-light yamllint systemd
             )
             ;;
         --container)

@@ -128,7 +128,8 @@ class InstalledLibraryTest(unittest.TestCase):
         self.assertIn("libsvidgate 0.1.0, 4 invalid", completed.stderr)
 
     def test_installed_files(self):
-        for relative in ("include/svidgate.h", "bin/svidgate", "share/man/man1/svidgate.1"):
+        for relative in ("include/svidgate.h", "bin/svidgate", "share/man/man1/svidgate.1",
+                         "lib/systemd/system/svidgate.service"):
             self.assertTrue(os.path.exists(os.path.join(self.prefix, relative)), relative)
         for name in ("libsvidgate.a", "libsvidgate.so", "libsvidgate.so.0"):
             self.assertTrue(os.path.exists(os.path.join(self.libdir, name)), name)
