@@ -38,6 +38,7 @@ BINARY = os.environ.get("SVIDGATE_BIN") or os.path.join(SOURCE_DIR, "build", "sv
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HTTP_TIMEOUT_SECONDS = 5
 READY_TIMEOUT_SECONDS = 20
+NGINX_START_SECONDS = 10
 GENERATED = "./demo/out/"
 
 
@@ -174,6 +175,25 @@ class Nginx:
             raise AssertionError(f"nginx -t rejected the demo configuration:\n{checked.stderr}")
         self.process = subprocess.Popen([NGINX, "-c", config, "-e", f"{folder}/error.log"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # svidgate fetches the partner bundle at start-up, and a refused
+        # first fetch is retried only after a backoff, so wait for nginx.
+        self._wait_for_port(ports["partner"], folder)
+
+    def _wait_for_port(self, port, folder):
+        import socket  # pylint: disable=import-outside-toplevel
+
+        deadline = time.monotonic() + NGINX_START_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.stop()
+        with open(os.path.join(folder, "error.log"), encoding="utf-8") as log:
+            raise AssertionError(f"nginx did not listen on {port}:\n{log.read()}")
 
     def stop(self):
         self.process.terminate()
@@ -266,7 +286,7 @@ class DemoFlowTest(unittest.TestCase):
 
     def skip_without_forward_auth(self):
         # NOTE: /v1/auth is part of the interface but may be missing from
-        # this build; the gateway flow then cannot run, and says so.
+        # this build. The gateway flow then cannot run, and the skip names why.
         status, _, _ = http(f"http://127.0.0.1:{self.ports['svidgate']}/v1/auth")
         if status == 404:
             self.skipTest("this svidgate build has no /v1/auth forward-auth endpoint")

@@ -5,7 +5,7 @@ The manifests must pass yamllint. The Deployment's arguments must use
 only flags that `svidgate serve --help` lists, and the binary must start
 with exactly those arguments (the listen address moved to 127.0.0.1:0,
 the ConfigMap's bundles and the state directory moved into a temporary
-folder) and answer the probe paths with 200. Ports, probes, the
+folder) and return 200 on the probe paths. Ports, probes, the
 Service, the PodDisruptionBudget, the HorizontalPodAutoscaler and the
 security settings must agree with each other and with the image.
 """

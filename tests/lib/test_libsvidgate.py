@@ -2,11 +2,12 @@
 """libsvidgate as a user gets it: installed, found by pkg-config, linked.
 
 The test runs `cmake --install` of the build tree into a temporary
-prefix, checks that the shared library exports only svidgate_* symbols
-under the SONAME libsvidgate.so.0, builds examples/verify_tokens.c from
-the installed copy with `cc $(pkg-config --cflags --libs svidgate)`
-(shared) and again against libsvidgate.a (static), and runs both on a
-token file minted with python3-jwcrypto.
+prefix. It checks that the shared library exports only svidgate_*
+symbols under the SONAME libsvidgate.so.0. Then it builds
+examples/verify_tokens.c from the installed copy with
+`cc $(pkg-config --cflags --libs svidgate)` (shared) and again against
+libsvidgate.a (static), and runs both on a token file minted with
+python3-jwcrypto.
 """
 
 import glob
