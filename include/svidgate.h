@@ -8,8 +8,12 @@
  *
  * Build against it with pkg-config:
  *
- *     cc prog.c $(pkg-config --cflags --libs svidgate)          (shared)
- *     cc prog.c $(pkg-config --static --cflags --libs svidgate) (static)
+ *     cc prog.c $(pkg-config --cflags --libs svidgate)
+ *
+ * To link the static library, name libsvidgate.a (in
+ * `pkg-config --variable=libdir svidgate`) and add the libraries of
+ * `pkg-config --static --libs svidgate` other than -lsvidgate, because
+ * -lsvidgate selects the shared library when both are installed.
  *
  * Threads: a svidgate_trust is immutable once loaded and may be shared
  * by any number of threads that only verify against it. A
