@@ -488,7 +488,7 @@ static void free_config(struct serve_config *config)
     sg_config_file_free(&config->file);
 }
 
-/* What SIGHUP needs to read the configuration again. */
+/* The arguments reload_config() reads the configuration again from, on SIGHUP. */
 struct reload_context {
     int argc;
     char **argv;

@@ -1,6 +1,7 @@
 /*
  * The line syntax of the `serve --config` file, without meaning: it
- * turns text into (line number, key, value) entries and knows no key.
+ * turns text into (line number, key, value) entries and accepts any key
+ * of the allowed bytes.
  *
  *   - UTF-8 text, LF or CRLF line ends; NUL and other control bytes
  *     except tab are rejected.

@@ -50,7 +50,7 @@ static bool next_word(struct sg_cursor *cursor, struct sg_slice *word)
     return true;
 }
 
-/* Checks a PATH-PREFIX: '/', then visible ASCII without '?', '#' or '%'. */
+/* Checks a PATH-PREFIX: '/', then visible ASCII without '?', '#', '%' or '\\'. */
 static enum sg_error check_path_prefix(struct sg_slice prefix, struct sg_status *status)
 {
     for (size_t i = 0; i < prefix.len; i++) {
@@ -133,7 +133,7 @@ static enum sg_error parse_rule_head(struct sg_cursor *cursor, struct sg_policy_
 static enum sg_error parse_rule(struct sg_policy_rule *rule, size_t len, struct sg_status *status)
 {
     struct sg_cursor cursor = sg_cursor_make(sg_slice_make(rule->text, len));
-    struct sg_slice word;
+    struct sg_slice word = { 0 };
 
     SG_GUARD(parse_rule_head(&cursor, rule, &word, status));
     do {

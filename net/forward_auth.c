@@ -22,7 +22,7 @@ static const char auth_path[] = "/v1/auth";
 /* Log lines about policy denials one worker writes per second; the rest are counted. */
 #define POLICY_LOG_LINES_PER_SECOND 10
 
-/* What the request carries and asks for. Slices point into the request. */
+/* The audiences and original path of a forward-auth request; slices point into the request. */
 struct auth_request {
     struct sg_slice audiences[SG_AUDIENCES_MAX];
     size_t audience_count;
@@ -371,9 +371,10 @@ enum sg_error sg_forward_auth_authorize(struct sg_route_context *context,
 /* ---- Response ------------------------------------------------------- */
 
 /*
- * Seconds a gateway may cache a 200: until the credential expires, and
- * no later than the trust domain's next bundle refresh, which may revoke
- * a key: the next scheduled fetch of a federated trust domain, else the
+ * Returns the seconds a gateway may cache a 200. That is until the
+ * credential expires, and no later than the trust domain's next bundle
+ * refresh, since a refresh may revoke a key. The next refresh is the next
+ * scheduled fetch of a federated trust domain, else the
  * spiffe_refresh_hint of its bundle file.
  */
 static int64_t cache_seconds(struct sg_route_context *context, const struct identity *identity,

@@ -8,8 +8,8 @@
  *   2. x-forwarded-client-cert (Envoy): Chain= or Cert= of the last element
  *   3. X-SSL-Client-Cert: a URL-encoded PEM chain (nginx
  *      $ssl_client_escaped_cert)
- * An invalid credential is answered 401; the next source is never tried,
- * so a gateway cannot be talked into checking a weaker one. Authorization
+ * An invalid credential gets 401 and the next source is never tried, so
+ * a client cannot fall back to a weaker source by spoiling the first. Authorization
  * headers of other schemes (Basic, ...) are not credentials here.
  *
  * The audience is X-Svid-Audience (each such header is one audience),
@@ -39,7 +39,7 @@
 #include "net/http_parser.h"
 #include "net/routes.h"
 
-/* Room for the response headers of a forward-auth answer. */
+/* Bytes of the response header lines of a forward-auth response. */
 #define SG_FORWARD_AUTH_HEADERS_MAX (SG_SPIFFE_ID_MAX + 512)
 
 struct sg_forward_auth_reply {

@@ -4,7 +4,7 @@
  *
  * One immutable struct sg_live_config is published through an RCU
  * pointer (liburcu QSBR, as net/trust_publisher.c does for trust sets).
- * Workers read it with sg_live_config_current() while online; they are
+ * Workers read it with sg_live_config_current() while online. They go
  * offline only while they wait in io_uring_enter, so a configuration
  * read during a loop turn stays valid for the whole turn. The publishing
  * thread swaps the pointer, waits for a grace period and frees the old
@@ -29,7 +29,7 @@ struct sg_live_config {
     int64_t leeway;          /* seconds */
 };
 
-/* The published pointer; the publishing side runs on one thread at a time. */
+/* The published pointer. Only the main thread publishes, on SIGHUP. */
 struct sg_live_config_slot {
     struct sg_live_config *current;
 };

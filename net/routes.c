@@ -726,7 +726,7 @@ static void load_live_settings(struct sg_route_context *context)
     context->leeway = context->settings->leeway;
 }
 
-/* Answers a forward-auth request: an empty body and the verdict in headers. */
+/* Handles a forward-auth request: an empty body and the verdict in headers. */
 static void handle_forward_auth(struct sg_route_context *context,
                                 const struct sg_http_request *request, int64_t now,
                                 struct reply *reply, struct sg_forward_auth_reply *auth)

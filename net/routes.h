@@ -64,8 +64,8 @@ struct sg_route_context {
 
     /* Settings that SIGHUP may replace (policy, default audiences,
      * leeway). sg_route_request() loads `settings` from `live` for each
-     * request and copies the audiences and leeway into the fields above;
-     * `live` NULL keeps the fields as set up. */
+     * request and copies the audiences and leeway into the fields above.
+     * With `live` NULL the fields keep the values they were set up with. */
     struct sg_live_config_slot *live;
     const struct sg_live_config *settings;
     struct sg_policy_counts policy_counts;

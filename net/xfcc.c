@@ -54,7 +54,7 @@ static enum sg_error next_pair(struct sg_cursor *cursor, struct sg_slice *key,
     return SG_OK;
 }
 
-/* Strips the quotes of a Cert or Chain value, which holds no escapes. */
+/* Strips the quotes of a Cert or Chain value, which contains no escapes. */
 static enum sg_error unquote_certificate(struct sg_slice value, struct sg_slice *out,
                                          struct sg_status *status)
 {
@@ -83,7 +83,7 @@ enum sg_error sg_xfcc_find_certificate(struct sg_slice header, struct sg_slice *
                                        struct sg_status *status)
 {
     static const char *const keys[] = { "by", "hash", "cert", "chain", "subject", "uri", "dns" };
-    struct sg_slice element;
+    struct sg_slice element = { 0 };
     struct sg_slice found[2] = { { 0 } }; /* Cert, Chain */
     size_t seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
     struct sg_cursor cursor;
@@ -91,8 +91,8 @@ enum sg_error sg_xfcc_find_certificate(struct sg_slice header, struct sg_slice *
     SG_GUARD(last_element(header, &element, status));
     cursor = sg_cursor_make(trim(element));
     while (sg_cursor_remaining(&cursor) > 0) {
-        struct sg_slice key;
-        struct sg_slice value;
+        struct sg_slice key = { 0 };
+        struct sg_slice value = { 0 };
 
         SG_GUARD(next_pair(&cursor, &key, &value, status));
         key = trim(key);

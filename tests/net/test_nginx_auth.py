@@ -1,8 +1,7 @@
 #!/usr/bin/python3
 """svidgate behind a real nginx with auth_request, on 127.0.0.1.
 
-nginx (Debian's nginx-light, which has the auth_request and ssl
-modules) runs in the foreground with a temporary prefix and three
+nginx runs in the foreground with a temporary prefix and three
 servers:
   - "gateway": plain HTTP, `auth_request /_svid` in front of the upstream,
     passing the Bearer token and X-Original-URI;
@@ -14,19 +13,17 @@ The gateway servers replace X-Forwarded-Client-Cert and X-SSL-Client-Cert
 in the sub-request, as the README tells operators to, so a client cannot
 send its own.
 
+On Debian 12, nginx-light (scripts/install-deps.sh --test) installs the
+nginx 1.22 package, whose binary has the auth_request and ssl modules.
 Without nginx the script exits 77 (skipped), or fails when CI=true.
 """
 
 import http.client
 import os
-import shutil
-import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,23 +31,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from authlib import (  # noqa: E402
     AUDIENCE, TRUST_DOMAIN, AuthServer, Credentials, openssl, url_encoded_pem,
 )
+from test_federation_fetch import NGINX, NginxProcess, free_port  # noqa: E402
 from test_server_blackbox import skip_or_fail  # noqa: E402
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK)
-                                  else None)
-START_TIMEOUT_SECONDS = 10
 HTTP_TIMEOUT_SECONDS = 10
 SERVERS = ("gateway", "mtls", "upstream")
 WEB_ID = "spiffe://example.org/web"
 MTLS_ID = "spiffe://example.org/mtls-client"
 DENIED_ID = "spiffe://example.org/denied"
 MARKER = "upstream-marker"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def auth_location(name, svidgate_port, client_cert):
@@ -112,53 +101,10 @@ def nginx_config(directory, ports, svidgate_port, server_cert, server_key):
     """)
 
 
-class Nginx:
-    def __init__(self, directory, svidgate_port, server_cert, server_key):
-        self.directory = directory
-        self.ports = {name: free_port() for name in SERVERS}
-        config_path = os.path.join(directory, "nginx.conf")
-        with open(config_path, "w", encoding="utf-8") as config:
-            config.write(nginx_config(directory, self.ports, svidgate_port, server_cert,
-                                      server_key))
-        self.process = subprocess.Popen(
-            [NGINX, "-p", directory, "-c", config_path, "-e", os.path.join(directory, "error.log"),
-             "-g", "daemon off; master_process off;"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_until_listening()
-
-    def error_log(self):
-        try:
-            with open(os.path.join(self.directory, "error.log"), encoding="utf-8") as log:
-                return log.read()
-        except OSError as error:
-            return f"(no error log: {error})"
-
-    def _wait_until_listening(self):
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        pending = set(SERVERS)
-        while pending and time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"nginx exited with {self.process.returncode}:\n"
-                                     f"{self.error_log()}")
-            for name in list(pending):
-                try:
-                    socket.create_connection(("127.0.0.1", self.ports[name]), timeout=1).close()
-                    pending.discard(name)
-                except OSError:
-                    pass
-            time.sleep(0.05)
-        if pending:
-            self.stop()
-            raise AssertionError(f"nginx did not listen on {sorted(pending)}:\n{self.error_log()}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=START_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=START_TIMEOUT_SECONDS)
+def start_nginx(directory, svidgate_port, server_cert, server_key):
+    ports = {name: free_port() for name in SERVERS}
+    config = nginx_config(directory, ports, svidgate_port, server_cert, server_key)
+    return NginxProcess(directory, config, ports, SERVERS)
 
 
 class NginxAuthRequestTest(unittest.TestCase):
@@ -180,7 +126,7 @@ class NginxAuthRequestTest(unittest.TestCase):
                                   f"{TRUST_DOMAIN}={cls.credentials.bundle_path}",
                                   "--audience", AUDIENCE, "--allow", f"* {WEB_ID} {MTLS_ID}")
         try:
-            cls.nginx = Nginx(folder, cls.svidgate.port, cls.server_cert, cls.server_key)
+            cls.nginx = start_nginx(folder, cls.svidgate.port, cls.server_cert, cls.server_key)
         except Exception:
             cls.svidgate.stop()
             raise
