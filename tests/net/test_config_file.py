@@ -3,7 +3,7 @@
 override rules, keys reaching the server, and the shipped example file.
 
 Parsing cases run `serve --check-config`; override and federation cases
-start a real server on 127.0.0.1 and look at its answers.
+start a real server on 127.0.0.1 and check its responses.
 """
 
 import json

@@ -8,7 +8,7 @@ servers:
   - "mtls": TLS with `ssl_verify_client optional_no_ca`, passing the
     client certificate as X-SSL-Client-Cert ($ssl_client_escaped_cert);
   - "upstream": a static location that returns a marker body with the
-    X-Spiffe-Id that auth_request_set copied from svidgate's answer.
+    X-Spiffe-Id that auth_request_set copied from svidgate's response.
 The gateway servers replace X-Forwarded-Client-Cert and X-SSL-Client-Cert
 in the sub-request, as the README tells operators to, so a client cannot
 send its own.
