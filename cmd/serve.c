@@ -435,9 +435,10 @@ static bool check_combination(const struct serve_config *config)
 
 /*
  * Reads the configuration file, then the command line over it. Returns
- * -1 to go on, or the exit status to stop with.
+ * -1 to go on, or the exit status to stop with. `reloading` leaves out
+ * the usage hint, which does not help in the server log.
  */
-static int parse_args(int argc, char **argv, struct serve_config *config)
+static int parse_args(int argc, char **argv, struct serve_config *config, bool reloading)
 {
     bool given[OPT_END - OPT_LISTEN] = { false };
     int option;
@@ -470,7 +471,8 @@ static int parse_args(int argc, char **argv, struct serve_config *config)
     return -1;
 
 usage:
-    fputs("Run 'svidgate serve --help' for usage.\n", stderr);
+    if (!reloading)
+        fputs("Run 'svidgate serve --help' for usage.\n", stderr);
     return SG_EXIT_USAGE;
 }
 
@@ -565,7 +567,7 @@ static struct sg_live_config *reload_config(void *arg)
     char path[256];
 
     sg_log_escape(reload->running->config_path, path, sizeof(path));
-    if (parse_args(reload->argc, reload->argv, &fresh) != -1) {
+    if (parse_args(reload->argc, reload->argv, &fresh, true) != -1) {
         sg_log(SG_LOG_ERROR, "configuration reload failed",
                "file=\"%s\" action=\"kept the running configuration\"", path);
     } else {
@@ -642,7 +644,7 @@ int sg_cmd_serve(int argc, char **argv)
     struct sg_cache_counters *counters = NULL;
     bool publisher_ready = false;
     bool curl_ready = false;
-    int status = parse_args(argc, argv, &config);
+    int status = parse_args(argc, argv, &config, false);
 
     if (status >= 0)
         goto done;

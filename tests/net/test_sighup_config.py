@@ -3,7 +3,7 @@
 
 Under load: client threads on keep-alive connections send /v1/auth
 requests while the policy in the file changes and SIGHUP arrives. No
-connection may drop, every request gets an answer, and every request
+connection may drop, every request gets a response, and every request
 sent after the "configuration reloaded" log line sees the new policy.
 Each client sends at most MAX_REQUESTS requests within LOAD_SECONDS.
 
@@ -41,19 +41,19 @@ class Client(threading.Thread):
         self.port = port
         self.request = request_bytes("GET", "/v1/auth", None, [f"Authorization: Bearer {token}"])
         self.stop_event = stop
-        self.answers = []
+        self.responses = []
         self.error = None
 
     def run(self):
         connection = Connection(self.port)
         deadline = time.monotonic() + LOAD_SECONDS
         try:
-            while (not self.stop_event.is_set() and len(self.answers) < MAX_REQUESTS and
+            while (not self.stop_event.is_set() and len(self.responses) < MAX_REQUESTS and
                    time.monotonic() < deadline):
                 sent_at = time.monotonic()
                 connection.send(self.request)
                 response = connection.read_response()
-                self.answers.append((sent_at, response.status))
+                self.responses.append((sent_at, response.status))
                 if response.header("connection") == "close":
                     raise ConnectionError("the server closed a keep-alive connection")
         except (OSError, ConnectionError) as error:
@@ -103,7 +103,7 @@ class SighupConfigTest(unittest.TestCase):
         clients = [Client(self.server.port, token, stop) for _ in range(CLIENTS)]
         for client in clients:
             client.start()
-        while min(len(client.answers) for client in clients) < 20 and \
+        while min(len(client.responses) for client in clients) < 20 and \
                 all(client.is_alive() for client in clients):
             time.sleep(0.01)
 
@@ -112,7 +112,7 @@ class SighupConfigTest(unittest.TestCase):
         deadline = time.monotonic() + LOAD_SECONDS
         while time.monotonic() < deadline and any(
                 client.is_alive() and
-                sum(sent > reloaded_at for sent, _ in client.answers) < AFTER_RELOAD_REQUESTS
+                sum(sent > reloaded_at for sent, _ in client.responses) < AFTER_RELOAD_REQUESTS
                 for client in clients):
             time.sleep(0.01)
         stop.set()
@@ -122,13 +122,13 @@ class SighupConfigTest(unittest.TestCase):
         for index, client in enumerate(clients):
             with self.subTest(client=index):
                 self.assertIsNone(client.error)
-                statuses = [status for _, status in client.answers]
+                statuses = [status for _, status in client.responses]
                 self.assertEqual(statuses[0], 403)
                 self.assertEqual(set(statuses), {403, 200})
                 # One switch from 403 to 200 and never back.
                 first_allowed = statuses.index(200)
                 self.assertEqual(set(statuses[first_allowed:]), {200})
-                after = [status for sent, status in client.answers if sent > reloaded_at]
+                after = [status for sent, status in client.responses if sent > reloaded_at]
                 self.assertGreaterEqual(len(after), AFTER_RELOAD_REQUESTS)
                 self.assertEqual(set(after), {200})
 
