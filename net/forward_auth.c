@@ -290,8 +290,11 @@ static enum sg_error verify_credential(struct sg_route_context *context,
     struct sg_slice encoded;
     struct sg_status status;
 
+    /* Two Authorization lines could hide a Bearer token behind another scheme. */
+    if (count_headers(request, "authorization") > 1)
+        return SG_ERR_MALFORMED;
     if (token.ptr != NULL) {
-        if (count_headers(request, "authorization") > 1 || token.len == 0)
+        if (token.len == 0)
             return SG_ERR_MALFORMED;
         if (auth->audience_count == 0)
             return SG_ERR_AUDIENCE_MISMATCH;

@@ -101,6 +101,9 @@ class ForwardAuthTest(unittest.TestCase):
         token = self.credentials.token(WEB_ID)
         response = self.auth([bearer(token), bearer(token)])
         self.assert_rejected(response, 401, "malformed")
+        response = self.auth(["Authorization: Basic dXNlcjpwYXNz", bearer(token),
+                              f"X-SSL-Client-Cert: {url_encoded_pem(self.leaf)}"])
+        self.assert_rejected(response, 401, "malformed")
 
     def test_any_method_accepted(self):
         token = self.credentials.token(WEB_ID)
