@@ -11,20 +11,26 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/config.h"
 #include "cmd/options.h"
 #include "core/limits.h"
+#include "core/policy.h"
 #include "core/spiffe_id.h"
 #include "net/bundle_files.h"
 #include "cache/verify_cache.h"
 #include "net/federation_refresh.h"
 #include "net/federation_source.h"
+#include "net/live_config.h"
+#include "net/log.h"
 #include "net/server.h"
 
 static const char serve_usage[] =
     "usage: svidgate serve [--listen HOST:PORT] [--workers N] [--bundle TD=PATH]...\n"
     "                      [--federate TD=URL[,OPTION=VALUE]...]... [--state-dir DIR]\n"
     "                      [--audience AUD]... [--leeway SECONDS] [--cache-entries N]\n"
-    "                      [--stats SECONDS]\n"
+    "                      [--stats SECONDS] [--allow 'AUDIENCE [PATH] PATTERN...']...\n"
+    "                      [--policy-mode enforce|dry-run] [--config FILE]\n"
+    "                      [--check-config]\n"
     "\n"
     "Runs the HTTP verification service until SIGINT or SIGTERM. Logs go to standard\n"
     "error as key=value lines; the \"listening\" line shows the bound address.\n"
@@ -55,11 +61,28 @@ static const char serve_usage[] =
     "                       100000); 0 turns the cache off\n"
     "  --stats SECONDS      log the cache counters and snapshot generation every\n"
     "                       SECONDS (default 0: never)\n"
+    "  --allow 'AUDIENCE [PATH-PREFIX] PATTERN...'\n"
+    "                       admit the SPIFFE IDs matching a PATTERN (spiffe://td/a/b\n"
+    "                       exactly, spiffe://td/a/* under /a, spiffe://td/* the whole\n"
+    "                       trust domain) for AUDIENCE (* for any) and, with a\n"
+    "                       PATH-PREFIX, for original paths under it; the longest\n"
+    "                       matching prefix decides. Repeatable; with any --allow,\n"
+    "                       every other ID is denied (403 on /v1/auth, policy_denied\n"
+    "                       from the verify endpoints)\n"
+    "  --policy-mode enforce|dry-run\n"
+    "                       dry-run admits what the policy denies, but logs\n"
+    "                       event=policy_would_deny and counts it (default enforce)\n"
+    "  --config FILE        read options from FILE, one \"key = value\" a line, keys\n"
+    "                       named as these options without \"--\" and '#' comments.\n"
+    "                       A flag on the command line replaces the file's value, and\n"
+    "                       a repeatable flag the file's whole list of that key.\n"
+    "                       SIGHUP reads FILE again and applies allow, policy-mode,\n"
+    "                       audience and leeway; other keys need a restart\n"
+    "  --check-config       check the options and FILE, then exit (0 when valid)\n"
     "\n"
     "GET /readyz returns 200 once every trust domain has a bundle and no federated\n"
     "one is stale (no accepted fetch for 3 refresh intervals, at least 15 minutes),\n"
     "else 503.\n"
-    "Not supported yet: --config.\n"
     "Under systemd (Type=notify, NOTIFY_SOCKET set) it sends READY=1 once every worker\n"
     "listens, STOPPING=1 on stop, and WATCHDOG=1 every WATCHDOG_USEC/2 while every\n"
     "worker's loop turns.\n"
@@ -85,6 +108,11 @@ struct serve_config {
     int64_t early_refresh_min;
     int64_t stale_after;   /* seconds; 0 for the default rule */
     int64_t fetch_timeout; /* seconds; 0 for SG_FED_TIMEOUT_MS_DEFAULT */
+    struct sg_policy policy;
+    bool dry_run;
+    const char *config_path;
+    bool check_config;
+    struct sg_config_file file; /* the values of `file` back some fields above */
 };
 
 enum {
@@ -102,12 +130,14 @@ enum {
     OPT_FEDERATE_EARLY_REFRESH_MIN,
     OPT_FEDERATE_STALE_AFTER,
     OPT_FEDERATE_FETCH_TIMEOUT,
-    OPT_NOT_SUPPORTED,
+    OPT_ALLOW,
+    OPT_POLICY_MODE,
+    OPT_CONFIG,
+    OPT_CHECK_CONFIG,
+    OPT_END,
 };
 
-/* NOTE: --config is part of the command line contract but not
- * implemented; it fails with exit 2. Four options are left out of the
- * help text, for tests. --federate-refresh-min sets the floor of the
+/* Four options are left out of the help text, for tests. --federate-refresh-min sets the floor of the
  * refresh interval (default SG_FEDERATION_REFRESH_MIN_DEFAULT seconds).
  * --federate-early-refresh-min sets the minimum time between two early
  * fetches of one trust domain (default
@@ -132,7 +162,10 @@ static const struct option long_options[] = {
     { "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
     { "stats", required_argument, NULL, OPT_STATS },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-    { "config", required_argument, NULL, OPT_NOT_SUPPORTED },
+    { "allow", required_argument, NULL, OPT_ALLOW },
+    { "policy-mode", required_argument, NULL, OPT_POLICY_MODE },
+    { "config", required_argument, NULL, OPT_CONFIG },
+    { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
     { NULL, 0, NULL, 0 },
 };
 
@@ -213,50 +246,78 @@ static bool check_federations(const struct serve_config *config)
     return true;
 }
 
+static bool add_allow_rule(struct sg_policy *policy, const char *value)
+{
+    struct sg_status status;
+
+    if (sg_policy_add_rule(policy, sg_slice_cstr(value), &status) == SG_OK)
+        return true;
+    fprintf(stderr, "svidgate: --allow \"%s\": %s\n", value, status.message);
+    return false;
+}
+
+static bool set_policy_mode(struct serve_config *config, const char *value)
+{
+    if (strcmp(value, "enforce") == 0 || strcmp(value, "dry-run") == 0) {
+        config->dry_run = strcmp(value, "dry-run") == 0;
+        return true;
+    }
+    fprintf(stderr, "svidgate: --policy-mode \"%s\" must be enforce or dry-run\n", value);
+    return false;
+}
+
 /*
- * Handles one option; false after printing what is wrong with it.
- * `index` is the long_options entry getopt_long() matched, and `word`
- * the argument that it could not use.
+ * Handles one option with its `value` (NULL for a flag without one);
+ * false after printing what is wrong with it. `word` is the argument
+ * getopt_long() could not use.
  */
-static bool apply_option(struct serve_config *config, int option, int index, const char *word)
+static bool apply_option(struct serve_config *config, int option, const char *value,
+                         const char *word)
 {
     switch (option) {
     case OPT_LISTEN:
-        config->listen = optarg;
+        config->listen = value;
         return true;
     case OPT_WORKERS:
-        return sg_option_parse_int("--workers", optarg, 1, SG_SERVER_WORKERS_MAX, &config->workers);
+        return sg_option_parse_int("--workers", value, 1, SG_SERVER_WORKERS_MAX, &config->workers);
     case OPT_BUNDLE:
-        return sg_option_add_bundle(&config->bundles, optarg);
+        return sg_option_add_bundle(&config->bundles, value);
     case OPT_AUDIENCE:
-        return sg_option_add_audience(&config->audiences, optarg);
+        return sg_option_add_audience(&config->audiences, value);
     case OPT_LEEWAY:
-        return sg_option_parse_int("--leeway", optarg, 0, SG_LEEWAY_MAX, &config->leeway);
+        return sg_option_parse_int("--leeway", value, 0, SG_LEEWAY_MAX, &config->leeway);
     case OPT_CACHE_ENTRIES:
-        return sg_option_parse_int("--cache-entries", optarg, 0, CACHE_ENTRIES_MAX,
+        return sg_option_parse_int("--cache-entries", value, 0, CACHE_ENTRIES_MAX,
                                    &config->cache_entries);
     case OPT_STATS:
-        return sg_option_parse_int("--stats", optarg, 0, 86400, &config->stats_interval);
+        return sg_option_parse_int("--stats", value, 0, 86400, &config->stats_interval);
     case OPT_FEDERATE:
-        return add_federation(config, optarg);
+        return add_federation(config, value);
     case OPT_STATE_DIR:
-        config->state_dir = optarg;
+        config->state_dir = value;
         return true;
     case OPT_FEDERATE_REFRESH_MIN:
-        return sg_option_parse_int("--federate-refresh-min", optarg, 1,
+        return sg_option_parse_int("--federate-refresh-min", value, 1,
                                    SG_FEDERATION_REFRESH_MAX_DEFAULT, &config->refresh_min);
     case OPT_FEDERATE_EARLY_REFRESH_MIN:
-        return sg_option_parse_int("--federate-early-refresh-min", optarg, 1,
+        return sg_option_parse_int("--federate-early-refresh-min", value, 1,
                                    SG_FEDERATION_REFRESH_MAX_DEFAULT, &config->early_refresh_min);
     case OPT_FEDERATE_STALE_AFTER:
-        return sg_option_parse_int("--federate-stale-after", optarg, 1, 7 * 86400,
+        return sg_option_parse_int("--federate-stale-after", value, 1, 7 * 86400,
                                    &config->stale_after);
     case OPT_FEDERATE_FETCH_TIMEOUT:
-        return sg_option_parse_int("--federate-fetch-timeout", optarg, 1, 300,
+        return sg_option_parse_int("--federate-fetch-timeout", value, 1, 300,
                                    &config->fetch_timeout);
-    case OPT_NOT_SUPPORTED:
-        fprintf(stderr, "svidgate: serve --%s is not supported yet\n", long_options[index].name);
-        return false;
+    case OPT_ALLOW:
+        return add_allow_rule(&config->policy, value);
+    case OPT_POLICY_MODE:
+        return set_policy_mode(config, value);
+    case OPT_CONFIG:
+        config->config_path = value;
+        return true;
+    case OPT_CHECK_CONFIG:
+        config->check_config = true;
+        return true;
     case ':':
         fprintf(stderr, "svidgate: serve: option %s needs a value\n", word);
         return false;
@@ -266,58 +327,270 @@ static bool apply_option(struct serve_config *config, int option, int index, con
     }
 }
 
-/* Returns -1 to go on, or the exit status to stop with. */
-static int parse_args(int argc, char **argv, struct serve_config *config)
+/* Options whose values accumulate; on the command line they replace the file's list. */
+static bool is_repeatable(int option)
+{
+    return option == OPT_BUNDLE || option == OPT_FEDERATE || option == OPT_AUDIENCE ||
+           option == OPT_ALLOW;
+}
+
+/*
+ * First pass over argv: finds --help, --config and --check-config, and
+ * records in `given` (indexed by option - OPT_LISTEN) which options the
+ * command line sets. Returns -1 to go on, or the exit status to stop with.
+ */
+static int scan_command_line(int argc, char **argv, struct serve_config *config, bool *given)
 {
     int option;
-    int index = 0;
 
+    optind = 0;
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+        if (option == OPT_HELP) {
+            fputs(serve_usage, stdout);
+            return SG_EXIT_OK;
+        }
+        if (option < OPT_LISTEN || option >= OPT_END) {
+            (void)apply_option(config, option, NULL, argv[optind - 1]);
+            return SG_EXIT_USAGE;
+        }
+        given[option - OPT_LISTEN] = true;
+        if (option == OPT_CONFIG || option == OPT_CHECK_CONFIG)
+            (void)apply_option(config, option, optarg, NULL);
+    }
+    return -1;
+}
+
+static int option_of_key(const char *key)
+{
+    for (const struct option *entry = long_options; entry->name != NULL; entry++) {
+        if (strcmp(entry->name, key) == 0)
+            return entry->val;
+    }
+    return -1;
+}
+
+/*
+ * Applies every item of the configuration file that the command line
+ * does not override. A single-valued key may appear once.
+ */
+static bool apply_config_file(struct serve_config *config, const bool *given)
+{
+    bool in_file[OPT_END - OPT_LISTEN] = { false };
+
+    if (!sg_config_file_load(config->config_path, &config->file))
+        return false;
+    for (size_t i = 0; i < config->file.count; i++) {
+        const struct sg_config_item *item = &config->file.items[i];
+        int option = option_of_key(item->key);
+
+        if (option < 0 || option == OPT_HELP || option == OPT_CONFIG ||
+            option == OPT_CHECK_CONFIG) {
+            fprintf(stderr, "svidgate: %s:%zu: unknown key \"%s\"; keys are the long options "
+                    "of 'svidgate serve --help' without \"--\"\n", config->config_path,
+                    item->line, item->key);
+            return false;
+        }
+        if (!is_repeatable(option) && in_file[option - OPT_LISTEN]) {
+            fprintf(stderr, "svidgate: %s:%zu: key \"%s\" is given twice\n",
+                    config->config_path, item->line, item->key);
+            return false;
+        }
+        in_file[option - OPT_LISTEN] = true;
+        if (given[option - OPT_LISTEN])
+            continue;
+        if (!apply_option(config, option, item->value, item->key)) {
+            fprintf(stderr, "svidgate: %s:%zu: invalid value of key \"%s\"\n",
+                    config->config_path, item->line, item->key);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void set_defaults(struct serve_config *config)
+{
     config->listen = "127.0.0.1:8080";
     config->workers = default_workers();
     config->leeway = SG_LEEWAY_DEFAULT;
     config->cache_entries = DEFAULT_CACHE_ENTRIES;
     config->refresh_min = SG_FEDERATION_REFRESH_MIN_DEFAULT;
     config->early_refresh_min = SG_FEDERATION_EARLY_REFRESH_MIN_DEFAULT;
+    sg_policy_init(&config->policy);
+}
+
+/* Checks what no single option can: the options taken together. */
+static bool check_combination(const struct serve_config *config)
+{
+    if (config->bundles.count == 0 && config->federation_count == 0) {
+        fputs("svidgate: serve needs at least one --bundle TD=PATH or --federate TD=URL; "
+              "without one every token fails with unknown_trust_domain\n", stderr);
+        return false;
+    }
+    if (!check_federations(config))
+        return false;
+    if (config->state_dir != NULL && access(config->state_dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "svidgate: --state-dir %s is not a writable folder: %s\n",
+                config->state_dir, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Reads the configuration file, then the command line over it. Returns
+ * -1 to go on, or the exit status to stop with. `reloading` leaves out
+ * the usage hint, which does not help in the server log.
+ */
+static int parse_args(int argc, char **argv, struct serve_config *config, bool reloading)
+{
+    bool given[OPT_END - OPT_LISTEN] = { false };
+    int option;
+    int status;
+
+    set_defaults(config);
     if (!sg_options_check_names(argc, argv, long_options, "serve"))
         goto usage;
+    status = scan_command_line(argc, argv, config, given);
+    if (status == SG_EXIT_OK)
+        return status;
+    if (status >= 0)
+        goto usage;
+    if (config->config_path != NULL && !apply_config_file(config, given))
+        goto usage;
 
-    optind = 1;
-    opterr = 0;
-    while ((option = getopt_long(argc, argv, ":", long_options, &index)) != -1) {
-        if (option == OPT_HELP) {
-            fputs(serve_usage, stdout);
-            return SG_EXIT_OK;
-        }
-        if (!apply_option(config, option, index, argv[optind - 1]))
+    /* Second pass: the command line, over the file's values. */
+    optind = 0;
+    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+        if (option != OPT_CONFIG && option != OPT_CHECK_CONFIG &&
+            !apply_option(config, option, optarg, argv[optind - 1]))
             goto usage;
     }
-
     if (optind < argc) {
         fprintf(stderr, "svidgate: serve takes no arguments, but got '%s'\n", argv[optind]);
         goto usage;
     }
-    if (config->bundles.count == 0 && config->federation_count == 0) {
-        fputs("svidgate: serve needs at least one --bundle TD=PATH or --federate TD=URL; "
-              "without one every token fails with unknown_trust_domain\n", stderr);
+    if (!check_combination(config))
         goto usage;
-    }
-    if (!check_federations(config))
-        goto usage;
-    if (config->state_dir != NULL && access(config->state_dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "svidgate: --state-dir %s is not a writable folder: %s\n",
-                config->state_dir, strerror(errno));
-        goto usage;
-    }
     return -1;
 
 usage:
-    fputs("Run 'svidgate serve --help' for usage.\n", stderr);
+    if (!reloading)
+        fputs("Run 'svidgate serve --help' for usage.\n", stderr);
     return SG_EXIT_USAGE;
 }
 
-static int run_server(const struct serve_config *config, struct sg_trust_publisher *publisher,
-                      struct sg_cache *cache, struct sg_cache_counters *counters)
+/* Frees what parse_args() allocated. */
+static void free_config(struct serve_config *config)
 {
+    sg_bundle_list_free(&config->bundles);
+    for (size_t i = 0; i < config->federation_count; i++)
+        sg_federation_source_clear(&config->federations[i]);
+    free(config->federations);
+    config->federations = NULL;
+    config->federation_count = 0;
+    sg_audience_list_free(&config->audiences);
+    sg_policy_clear(&config->policy);
+    sg_config_file_free(&config->file);
+}
+
+/* The arguments reload_config() reads the configuration again from, on SIGHUP. */
+struct reload_context {
+    int argc;
+    char **argv;
+    const struct serve_config *running;
+};
+
+static bool same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool same_trust_sources(const struct serve_config *a, const struct serve_config *b)
+{
+    if (a->bundles.count != b->bundles.count || a->federation_count != b->federation_count)
+        return false;
+    for (size_t i = 0; i < a->bundles.count; i++) {
+        if (!same_text(a->bundles.files[i].trust_domain, b->bundles.files[i].trust_domain) ||
+            !same_text(a->bundles.files[i].path, b->bundles.files[i].path))
+            return false;
+    }
+    for (size_t i = 0; i < a->federation_count; i++) {
+        if (!same_text(a->federations[i].trust_domain, b->federations[i].trust_domain) ||
+            !same_text(a->federations[i].url, b->federations[i].url) ||
+            a->federations[i].profile != b->federations[i].profile ||
+            !same_text(a->federations[i].spiffe_id, b->federations[i].spiffe_id))
+            return false;
+    }
+    return true;
+}
+
+/* Logs the keys whose new values take effect only after a restart. */
+static void warn_restart_keys(const struct serve_config *running, const struct serve_config *fresh)
+{
+    const bool changed[] = {
+        !same_text(running->listen, fresh->listen),
+        running->workers != fresh->workers,
+        running->cache_entries != fresh->cache_entries,
+        !same_text(running->state_dir, fresh->state_dir),
+        running->stats_interval != fresh->stats_interval,
+        !same_trust_sources(running, fresh),
+    };
+    static const char *const names[] = {
+        "listen", "workers", "cache-entries", "state-dir", "stats", "bundle,federate",
+    };
+    char keys[128];
+    size_t len = 0;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (changed[i])
+            len += (size_t)snprintf(keys + len, sizeof(keys) - len, "%s%s", len ? "," : "",
+                                    names[i]);
+    }
+    if (len > 0)
+        sg_log(SG_LOG_WARN, "configuration change needs a restart",
+               "keys=\"%s\" action=\"kept the running values\"", keys);
+}
+
+static struct sg_live_config *live_settings(struct serve_config *config)
+{
+    return sg_live_config_new(&config->policy, config->dry_run, config->audiences.values,
+                              config->audiences.count, config->leeway);
+}
+
+/*
+ * Reads the configuration file and the command line again for SIGHUP.
+ * Returns the new live settings, or NULL to keep the running ones; the
+ * parser has then printed what is wrong, with the file and line.
+ */
+static struct sg_live_config *reload_config(void *arg)
+{
+    struct reload_context *reload = arg;
+    struct serve_config fresh = { 0 };
+    struct sg_live_config *settings = NULL;
+    char path[256];
+
+    sg_log_escape(reload->running->config_path, path, sizeof(path));
+    if (parse_args(reload->argc, reload->argv, &fresh, true) != -1) {
+        sg_log(SG_LOG_ERROR, "configuration reload failed",
+               "file=\"%s\" action=\"kept the running configuration\"", path);
+    } else {
+        warn_restart_keys(reload->running, &fresh);
+        settings = live_settings(&fresh);
+        if (settings == NULL)
+            sg_log(SG_LOG_ERROR, "configuration reload failed", "file=\"%s\" error=\"out of "
+                   "memory\" action=\"kept the running configuration\"", path);
+    }
+    free_config(&fresh);
+    return settings;
+}
+
+static int run_server(struct serve_config *config, struct reload_context *reload,
+                      struct sg_trust_publisher *publisher, struct sg_cache *cache,
+                      struct sg_cache_counters *counters)
+{
+    struct sg_live_config_slot live;
+    struct sg_live_config *settings = live_settings(config);
     struct sg_federation_refresh_config federation = {
         .refresh_min = config->refresh_min,
         .refresh_max = SG_FEDERATION_REFRESH_MAX_DEFAULT,
@@ -335,14 +608,26 @@ static int run_server(const struct serve_config *config, struct sg_trust_publish
         .audiences = config->audiences.values,
         .audience_count = config->audiences.count,
         .leeway = config->leeway,
+        .live = &live,
+        .reload_config = config->config_path != NULL ? reload_config : NULL,
+        .reload_arg = reload,
         .federation = &federation,
     };
+    enum sg_server_result result;
+
+    if (settings == NULL) {
+        fputs("svidgate: out of memory\n", stderr);
+        return SG_EXIT_USAGE;
+    }
+    sg_live_config_slot_init(&live, settings);
 
     sg_fed_fetch_options_default(&federation.fetch);
     federation.fetch.leeway = config->leeway;
     if (config->fetch_timeout > 0)
         federation.fetch.timeout_ms = config->fetch_timeout * 1000;
-    switch (sg_server_run(&server)) {
+    result = sg_server_run(&server);
+    sg_live_config_slot_destroy(&live);
+    switch (result) {
     case SG_SERVER_STOPPED:
         return SG_EXIT_OK;
     case SG_SERVER_START_FAILED:
@@ -356,16 +641,24 @@ static int run_server(const struct serve_config *config, struct sg_trust_publish
 int sg_cmd_serve(int argc, char **argv)
 {
     struct serve_config config = { 0 };
+    struct reload_context reload = { .argc = argc, .argv = argv, .running = &config };
     struct sg_trust_publisher publisher;
     struct sg_status load_status;
     struct sg_cache *cache = NULL;
     struct sg_cache_counters *counters = NULL;
     bool publisher_ready = false;
     bool curl_ready = false;
-    int status = parse_args(argc, argv, &config);
+    int status = parse_args(argc, argv, &config, false);
 
     if (status >= 0)
         goto done;
+    if (config.check_config) {
+        printf("svidgate: the configuration is valid%s%s\n",
+               config.config_path != NULL ? ": " : "",
+               config.config_path != NULL ? config.config_path : "");
+        status = SG_EXIT_OK;
+        goto done;
+    }
 
     status = SG_EXIT_USAGE;
     /* libcurl is initialised here, before any thread starts. */
@@ -393,7 +686,7 @@ int sg_cmd_serve(int argc, char **argv)
         /* Saved bundles are published before the workers start, so the
          * server verifies at once while an endpoint is down. */
         sg_federation_state_load(&publisher, config.state_dir);
-        status = run_server(&config, &publisher, cache, counters);
+        status = run_server(&config, &reload, &publisher, cache, counters);
     }
 
 done:
@@ -403,10 +696,6 @@ done:
     free(counters);
     if (curl_ready)
         sg_fed_global_cleanup();
-    sg_bundle_list_free(&config.bundles);
-    for (size_t i = 0; i < config.federation_count; i++)
-        sg_federation_source_clear(&config.federations[i]);
-    free(config.federations);
-    sg_audience_list_free(&config.audiences);
+    free_config(&config);
     return status;
 }

@@ -33,6 +33,8 @@ const char *sg_http_reason_phrase(int status)
     case 100: return "Continue";
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -85,7 +87,7 @@ bool sg_http_response_write(struct sg_byte_buffer *out, const struct sg_http_res
                                      "Content-Length: %zu\r\n"
                                      "%s%s%s"
                                      "%s%s%s"
-                                     "%s"
+                                     "%s%s"
                                      "\r\n",
                                      response->status, sg_http_reason_phrase(response->status),
                                      date->text, response->body.len,
@@ -95,6 +97,7 @@ bool sg_http_response_write(struct sg_byte_buffer *out, const struct sg_http_res
                                      response->allow ? "Allow: " : "",
                                      response->allow ? response->allow : "",
                                      response->allow ? "\r\n" : "",
+                                     response->headers ? response->headers : "",
                                      connection_header(response));
 
     if (ok && !response->omit_body)

@@ -30,6 +30,7 @@ struct sg_http_response {
     const char *content_type; /* NULL for a response without a body */
     struct sg_slice body;
     const char *allow;        /* the Allow header of a 405, or NULL */
+    const char *headers;      /* more "Name: value\r\n" lines, or NULL */
     bool close;               /* send "Connection: close" */
     bool keep_alive_http10;   /* send "Connection: keep-alive" to an HTTP/1.0 client */
     bool omit_body;           /* a response to HEAD: headers only */

@@ -9,10 +9,13 @@
 #include <jansson.h>
 
 #include "core/base64.h"
+#include "core/json_util.h"
 #include "core/jwt_svid.h"
 #include "core/limits.h"
 #include "core/x509_svid.h"
 #include "net/federation_refresh.h"
+#include "net/forward_auth.h"
+#include "net/live_config.h"
 #include "net/trust_publisher.h"
 #include "net/verify_body_fast.h"
 
@@ -23,6 +26,7 @@ struct reply {
     struct sg_slice body;
     char *owned_body;          /* freed after writing; `body` points into it */
     const char *error_message; /* set for an error: the body becomes {"error", "message"} */
+    const char *headers;       /* more header lines, or NULL */
     char message_buffer[160];  /* storage for an error message with numbers in it */
 };
 
@@ -214,6 +218,39 @@ static void verify_token(struct sg_route_context *context, const struct verify_b
         reply->body = sg_slice_cstr(reply->owned_body);
 }
 
+/*
+ * Turns a valid result into `valid: false, error: policy_denied` when the
+ * policy does not admit its ID. The JSON API has no original path, so
+ * only rules without a path prefix apply; `audiences` are the requested
+ * ones (none for X.509).
+ */
+static void apply_policy(struct sg_route_context *context, const struct sg_slice *audiences,
+                         size_t audience_count, int64_t now, struct reply *reply)
+{
+    json_t *root;
+    struct sg_spiffe_id id;
+    struct sg_status status;
+    enum sg_error verdict = SG_OK;
+
+    if (context->settings == NULL || context->settings->policy.rule_count == 0 ||
+        reply->body.ptr == NULL)
+        return;
+    root = json_loadb((const char *)reply->body.ptr, reply->body.len, 0, NULL);
+    if (json_is_true(json_object_get(root, "valid")) &&
+        sg_spiffe_id_parse(sg_json_string_slice(json_object_get(root, "spiffe_id")), &id,
+                           &status) == SG_OK)
+        verdict = sg_forward_auth_authorize(context, &id, audiences, audience_count,
+                                            sg_slice_make(NULL, 0), now);
+    json_decref(root);
+    if (verdict == SG_OK)
+        return;
+
+    free(reply->owned_body);
+    reply->owned_body = sg_result_error_json(verdict, sg_error_default_message(verdict));
+    reply->body = reply->owned_body != NULL ? sg_slice_cstr(reply->owned_body)
+                                            : sg_slice_make(NULL, 0);
+}
+
 static void handle_verify_jwt(struct sg_route_context *context,
                               const struct sg_http_request *request, int64_t now,
                               struct reply *reply)
@@ -228,6 +265,7 @@ static void handle_verify_jwt(struct sg_route_context *context,
 
     if (!answer_jwt_from_cache(context, &body, now, reply))
         verify_token(context, &body, now, reply);
+    apply_policy(context, body.audiences, body.audience_count, now, reply);
     sg_verdict_cache_publish_counts(&context->verdicts);
     json_decref(body.root);
     if (reply->body.ptr == NULL) {
@@ -332,6 +370,7 @@ static void handle_verify_x509(struct sg_route_context *context,
     if (entry != NULL) {
         context->verdicts_by_code[sg_verdict_cache_answer_x509(entry, &reply->body)]++;
         sg_verdict_cache_publish_counts(&context->verdicts);
+        apply_policy(context, NULL, 0, now, reply);
         return;
     }
 
@@ -358,6 +397,7 @@ static void handle_verify_x509(struct sg_route_context *context,
                                 context->leeway, &svid, sg_slice_cstr(reply->owned_body));
     sg_verdict_cache_publish_counts(&context->verdicts);
     reply->body = sg_slice_cstr(reply->owned_body);
+    apply_policy(context, NULL, 0, now, reply);
 }
 
 /* ---- GET /v1/bundles ------------------------------------------------ */
@@ -667,6 +707,7 @@ static bool write_reply(struct sg_route_context *context, const struct sg_http_r
         .content_type = reply->content_type,
         .body = reply->body,
         .allow = allow,
+        .headers = reply->headers,
         .close = !request->keep_alive,
         .keep_alive_http10 = request->keep_alive && request->version_minor == 0,
         .omit_body = sg_slice_eq_cstr(request->method, "HEAD"),
@@ -674,18 +715,44 @@ static bool write_reply(struct sg_route_context *context, const struct sg_http_r
     return sg_http_response_write(out, &response, &context->date);
 }
 
+/* Loads the settings SIGHUP may have replaced since the last request. */
+static void load_live_settings(struct sg_route_context *context)
+{
+    if (context->live == NULL)
+        return;
+    context->settings = sg_live_config_current(context->live);
+    context->default_audiences = context->settings->audiences;
+    context->default_audience_count = context->settings->audience_count;
+    context->leeway = context->settings->leeway;
+}
+
+/* Handles a forward-auth request: an empty body and the verdict in headers. */
+static void handle_forward_auth(struct sg_route_context *context,
+                                const struct sg_http_request *request, int64_t now,
+                                struct reply *reply, struct sg_forward_auth_reply *auth)
+{
+    sg_forward_auth_handle(context, request, now, auth);
+    reply->status = auth->status;
+    reply->headers = auth->headers;
+}
+
 bool sg_route_request(struct sg_route_context *context, const struct sg_http_request *request,
                       struct sg_byte_buffer *out)
 {
     int64_t now = read_clock();
-    const struct route *route = find_route(sg_http_request_path(request));
+    struct sg_slice path = sg_http_request_path(request);
+    const struct route *route = find_route(path);
     const char *allow = NULL;
     struct reply reply = { 0 };
+    struct sg_forward_auth_reply auth;
     bool written;
 
     sg_http_date_update(&context->date, (time_t)now);
+    load_live_settings(context);
 
-    if (route == NULL) {
+    if (sg_forward_auth_path(path)) {
+        handle_forward_auth(context, request, now, &reply, &auth);
+    } else if (route == NULL) {
         reply_error(&reply, 404, "no resource exists at this path");
     } else if (!route_allows(route, request->method)) {
         allow = route->allow;

@@ -11,6 +11,8 @@
  *     GET|HEAD /v1/bundles           200 with each bundle's source, counts and load
  *                                    status, the snapshot generation and the
  *                                    cache counters
+ *     any      /v1/auth[/PATH]       forward authentication (net/forward_auth.h):
+ *                                    200, 401 or 403 with an empty body
  *
  * Any other path is 404 and a known path with another method is 405 with
  * an Allow header. Error bodies are {"error": code, "message": sentence}
@@ -34,6 +36,15 @@
 struct sg_verifier;
 struct sg_trust_publisher;
 struct sg_federation_wake;
+struct sg_live_config;
+struct sg_live_config_slot;
+
+/* Policy decisions of one worker; a decision without a policy is not counted. */
+struct sg_policy_counts {
+    uint64_t allowed;
+    uint64_t denied;
+    uint64_t would_deny; /* denials admitted in dry-run mode */
+};
 
 /* Per-worker route state, owned by that worker's thread. */
 struct sg_route_context {
@@ -50,6 +61,17 @@ struct sg_route_context {
     const struct sg_cache_counters *all_counters; /* every worker's, for GET /v1/bundles */
     size_t worker_count;
     uint64_t verdicts_by_code[SG_ERROR_COUNT]; /* verification results by error code */
+
+    /* Settings that SIGHUP may replace (policy, default audiences,
+     * leeway). sg_route_request() loads `settings` from `live` for each
+     * request and copies the audiences and leeway into the fields above.
+     * With `live` NULL the fields keep the values they were set up with. */
+    struct sg_live_config_slot *live;
+    const struct sg_live_config *settings;
+    struct sg_policy_counts policy_counts;
+    int64_t policy_log_second;    /* rate limit of denial log lines */
+    unsigned policy_log_lines;
+    uint64_t policy_log_dropped;
 };
 
 /*

@@ -2,9 +2,9 @@
  * Start and stop of the server. The calling thread probes the kernel,
  * sets every worker up and starts the worker threads with SIGINT, SIGTERM
  * and SIGHUP blocked. Threads inherit the mask, so only this thread takes
- * those signals, in sigwaitinfo(). SIGHUP reloads the bundles; after SIGINT
- * or SIGTERM it stops the bundle watcher, wakes each worker through its
- * eventfd, joins it and frees it.
+ * those signals, in sigwaitinfo(). SIGHUP reloads the configuration file
+ * and the bundles; after SIGINT or SIGTERM it stops the bundle watcher,
+ * wakes each worker through its eventfd, joins it and frees it.
  */
 #include "net/server.h"
 
@@ -88,6 +88,7 @@ static bool init_worker(struct server *server, size_t index)
         .default_audiences = config->audiences,
         .default_audience_count = config->audience_count,
         .leeway = config->leeway,
+        .live = config->live,
         .cache = config->cache,
         .all_counters = config->counters,
         .worker_count = config->workers,
@@ -210,9 +211,30 @@ static void feed_watchdog(struct server *server)
 }
 
 /*
- * Waits for SIGINT or SIGTERM, reloading the bundles on every SIGHUP,
- * logging the counters every stats interval and feeding the systemd
- * watchdog every half watchdog period.
+ * Publishes the settings of a reloaded configuration file, then reads the
+ * bundle files again. Workers keep serving throughout: each sees the new
+ * settings from its next request on, and no connection is closed.
+ */
+static void reload_on_sighup(const struct sg_server_config *config)
+{
+    if (config->reload_config != NULL && config->live != NULL) {
+        struct sg_live_config *settings = config->reload_config(config->reload_arg);
+
+        if (settings != NULL) {
+            sg_live_config_publish(config->live, settings);
+            sg_log(SG_LOG_INFO, "configuration reloaded",
+                   "allow_rules=%zu policy_mode=%s audiences=%zu leeway=%lld",
+                   settings->policy.rule_count, settings->dry_run ? "dry-run" : "enforce",
+                   settings->audience_count, (long long)settings->leeway);
+        }
+    }
+    (void)sg_trust_publisher_reload(config->publisher, "sighup");
+}
+
+/*
+ * Waits for SIGINT or SIGTERM, reloading on every SIGHUP, logging the
+ * counters every stats interval and feeding the systemd watchdog every
+ * half watchdog period.
  */
 static int wait_for_stop_signal(struct server *server, const sigset_t *signals)
 {
@@ -240,7 +262,7 @@ static int wait_for_stop_signal(struct server *server, const sigset_t *signals)
             feed_watchdog(server);
 
         if (signo == SIGHUP)
-            (void)sg_trust_publisher_reload(config->publisher, "sighup");
+            reload_on_sighup(config);
         else if (signo >= 0 || (errno != EINTR && errno != EAGAIN))
             return signo;
     }

@@ -12,6 +12,7 @@
 #include "core/bundle.h"
 #include "core/slice.h"
 #include "net/federation_refresh.h"
+#include "net/live_config.h"
 #include "net/trust_publisher.h"
 #include "net/verdict_cache.h"
 
@@ -35,6 +36,14 @@ struct sg_server_config {
     size_t audience_count;
     int64_t leeway;                   /* seconds */
 
+    /* The settings SIGHUP may change (policy, default audiences, leeway),
+     * or NULL for the fixed `audiences` and `leeway` above. On SIGHUP,
+     * reload_config(reload_arg), when set, returns new settings to
+     * publish, or NULL to keep the running ones; it logs why. */
+    struct sg_live_config_slot *live;
+    struct sg_live_config *(*reload_config)(void *reload_arg);
+    void *reload_arg;
+
     /* Schedule, fetch limits and state directory of the federation
      * refresher, which runs while the publisher has federated trust domains. */
     const struct sg_federation_refresh_config *federation;
@@ -49,8 +58,9 @@ enum sg_server_result {
 /*
  * Checks the kernel, binds every worker's socket, logs
  * `level=info msg="listening" addr=HOST:PORT workers=N` with the bound
- * address, and serves until SIGINT or SIGTERM. SIGHUP, and any change in
- * the folders of the bundle files, reloads the bundles. Then each worker leaves
+ * address, and serves until SIGINT or SIGTERM. SIGHUP reloads the
+ * configuration through config->reload_config, then the bundles; any
+ * change in the folders of the bundle files reloads the bundles. Then each worker leaves
  * its loop, and every socket, ring and buffer is freed before returning.
  * The calling thread's signal mask is restored on return.
  */

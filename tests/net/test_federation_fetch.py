@@ -238,34 +238,25 @@ def nginx_config(directory, pki, ports):
     """)
 
 
-class Nginx:
+class NginxProcess:
     """One nginx child process in the foreground, single-process mode.
 
-    `ports` restarts nginx on the ports of an earlier, stopped instance.
+    It runs `config_text` with `directory` as its prefix and waits until
+    every port named in `listening` (keys of `ports`) accepts connections.
     """
 
-    def __init__(self, directory, pki, ports=None):
+    def __init__(self, directory, config_text, ports, listening):
         self.directory = directory
-        self.ports = {name: free_port() for name in SERVERS} if ports is None else dict(ports)
-        # Where each server's /redirect-ok and /redirect-bad lead.
-        self.ports.update({
-            "web_next": self.ports["web2"], "web_bad": self.ports["web_other_name"],
-            "web2_next": self.ports["web2"], "web2_bad": self.ports["web2"],
-            "web_other_name_next": self.ports["web2"], "web_other_name_bad": self.ports["web2"],
-            "spiffe_next": self.ports["spiffe2"], "spiffe_bad": self.ports["spiffe_rogue"],
-            "spiffe2_next": self.ports["spiffe2"], "spiffe2_bad": self.ports["spiffe2"],
-            "spiffe_rogue_next": self.ports["spiffe2"], "spiffe_rogue_bad": self.ports["spiffe2"],
-            "tls11_next": self.ports["web2"], "tls11_bad": self.ports["web2"],
-        })
+        self.ports = ports
         config_path = os.path.join(directory, "nginx.conf")
         with open(config_path, "w", encoding="utf-8") as config:
-            config.write(nginx_config(directory, pki, self.ports))
+            config.write(config_text)
         self.process = subprocess.Popen(
             [NGINX, "-p", directory, "-c", config_path, "-e", os.path.join(directory, "error.log"),
              "-g", "daemon off; master_process off;"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self._wait_until_listening()
+        self._wait_until_listening(listening)
 
     def error_log(self):
         try:
@@ -274,9 +265,9 @@ class Nginx:
         except OSError as error:
             return f"(no error log: {error})"
 
-    def _wait_until_listening(self):
+    def _wait_until_listening(self, listening):
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        pending = set(SERVERS)
+        pending = set(listening)
         while pending and time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"nginx exited with {self.process.returncode}:\n"
@@ -293,9 +284,6 @@ class Nginx:
             raise AssertionError(f"nginx did not listen on {sorted(pending)} within "
                                  f"{START_TIMEOUT_SECONDS} s:\n{self.error_log()}")
 
-    def url(self, server, path="/bundle.json"):
-        return f"https://127.0.0.1:{self.ports[server]}{path}"
-
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()
@@ -304,6 +292,30 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=START_TIMEOUT_SECONDS)
+
+
+class Nginx(NginxProcess):
+    """The bundle endpoints of SERVERS.
+
+    `ports` restarts nginx on the ports of an earlier, stopped instance.
+    """
+
+    def __init__(self, directory, pki, ports=None):
+        ports = {name: free_port() for name in SERVERS} if ports is None else dict(ports)
+        # Where each server's /redirect-ok and /redirect-bad lead.
+        ports.update({
+            "web_next": ports["web2"], "web_bad": ports["web_other_name"],
+            "web2_next": ports["web2"], "web2_bad": ports["web2"],
+            "web_other_name_next": ports["web2"], "web_other_name_bad": ports["web2"],
+            "spiffe_next": ports["spiffe2"], "spiffe_bad": ports["spiffe_rogue"],
+            "spiffe2_next": ports["spiffe2"], "spiffe2_bad": ports["spiffe2"],
+            "spiffe_rogue_next": ports["spiffe2"], "spiffe_rogue_bad": ports["spiffe2"],
+            "tls11_next": ports["web2"], "tls11_bad": ports["web2"],
+        })
+        super().__init__(directory, nginx_config(directory, pki, ports), ports, SERVERS)
+
+    def url(self, server, path="/bundle.json"):
+        return f"https://127.0.0.1:{self.ports[server]}{path}"
 
 
 def server_offers_tls11(port):

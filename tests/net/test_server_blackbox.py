@@ -659,8 +659,8 @@ class ServeFlagsTest(unittest.TestCase):
                                    timeout=START_TIMEOUT_SECONDS, check=False)
         self.assert_usage_error(completed, "--bundle TD=PATH or --federate TD=URL")
 
-    def test_unsupported_flags_exit_2(self):
-        self.assert_usage_error(self.serve("--config", "x"), "--config is not supported yet")
+    def test_missing_config_file_exits_2(self):
+        self.assert_usage_error(self.serve("--config", "x"), "x: cannot open the configuration file")
 
     def test_bad_federate_exits_2(self):
         cases = (
