@@ -131,36 +131,31 @@ static void read_original_path(const struct sg_http_request *request, struct aut
 
 /* ---- Verification --------------------------------------------------- */
 
-/* Copies the ID and expiry of a valid result object (from the cache). */
-static enum sg_error identity_from_json(struct sg_slice json, struct identity *identity)
+/* Copies a verified SPIFFE ID (at most SG_SPIFFE_ID_MAX bytes) and its expiry. */
+static enum sg_error identity_from_text(struct sg_slice id, int64_t expires_at,
+                                        struct identity *identity)
 {
-    json_t *root = json_loadb((const char *)json.ptr, json.len, 0, NULL);
-    const json_t *id = json_object_get(root, "spiffe_id");
-    const json_t *expires_at = json_object_get(root, "expires_at");
     struct sg_status status;
-    enum sg_error error = SG_ERR_INTERNAL;
 
-    if (json_is_string(id) && json_string_length(id) <= SG_SPIFFE_ID_MAX &&
-        json_is_integer(expires_at)) {
-        memcpy(identity->id_text, json_string_value(id), json_string_length(id) + 1);
-        identity->expires_at = json_integer_value(expires_at);
-        error = sg_spiffe_id_parse(sg_slice_make(identity->id_text, json_string_length(id)),
-                                   &identity->id, &status);
-    }
-    json_decref(root);
-    return error == SG_OK ? SG_OK : SG_ERR_INTERNAL;
+    if (id.len > SG_SPIFFE_ID_MAX)
+        return SG_ERR_INTERNAL;
+    memcpy(identity->id_text, id.ptr, id.len);
+    identity->id_text[id.len] = '\0';
+    identity->expires_at = expires_at;
+    return sg_spiffe_id_parse(sg_slice_make(identity->id_text, id.len), &identity->id,
+                              &status) == SG_OK ? SG_OK : SG_ERR_INTERNAL;
 }
 
-static enum sg_error identity_from_id(const struct sg_spiffe_id *id, int64_t expires_at,
-                                      struct identity *identity)
+/* Copies the identity of a cached valid verdict. */
+static enum sg_error identity_from_entry(const struct sg_cache_entry *entry,
+                                         struct identity *identity)
 {
-    struct sg_status status;
+    struct sg_slice id;
+    int64_t expires_at;
 
-    memcpy(identity->id_text, id->id.ptr, id->id.len);
-    identity->id_text[id->id.len] = '\0';
-    identity->expires_at = expires_at;
-    return sg_spiffe_id_parse(sg_slice_make(identity->id_text, id->id.len), &identity->id,
-                              &status) == SG_OK ? SG_OK : SG_ERR_INTERNAL;
+    if (!sg_verdict_cache_identity(entry, &id, &expires_at))
+        return SG_ERR_INTERNAL;
+    return identity_from_text(id, expires_at, identity);
 }
 
 /*
@@ -187,7 +182,7 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
         verdict = sg_verdict_cache_answer_jwt(entry, auth->audiences, auth->audience_count,
                                               &result, &owned);
         if (verdict == SG_OK)
-            verdict = identity_from_json(result, identity);
+            verdict = identity_from_entry(entry, identity);
         free(owned);
         return verdict;
     }
@@ -198,12 +193,11 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
         sg_verdict_cache_store_jwt(&context->verdicts, token, generation, context->leeway, &svid,
                                    sg_slice_cstr(json));
     free(json);
-    if (verdict == SG_ERR_UNKNOWN_KEY && context->federation_wake != NULL)
-        sg_federation_wake_request(context->federation_wake, svid.id.trust_domain);
+    sg_route_request_early_fetch(context, verdict, svid.id.trust_domain);
     if (verdict == SG_OK)
         verdict = sg_jwt_svid_check_audience(&svid, auth->audiences, auth->audience_count);
     if (verdict == SG_OK)
-        verdict = identity_from_id(&svid.id, svid.expires_at, identity);
+        verdict = identity_from_text(svid.id.id, svid.expires_at, identity);
     sg_jwt_svid_clear(&svid);
     return verdict;
 }
@@ -225,7 +219,7 @@ static enum sg_error verify_pem(struct sg_route_context *context, struct sg_slic
         struct sg_slice result;
 
         verdict = sg_verdict_cache_answer_x509(entry, &result);
-        return verdict == SG_OK ? identity_from_json(result, identity) : verdict;
+        return verdict == SG_OK ? identity_from_entry(entry, identity) : verdict;
     }
 
     memset(&svid, 0, sizeof(svid));
@@ -239,7 +233,7 @@ static enum sg_error verify_pem(struct sg_route_context *context, struct sg_slic
                                     context->leeway, &svid, sg_slice_cstr(json));
     free(json);
     if (verdict == SG_OK)
-        verdict = identity_from_id(&svid.id, svid.expires_at, identity);
+        verdict = identity_from_text(svid.id.id, svid.expires_at, identity);
     return verdict;
 }
 

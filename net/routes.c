@@ -182,6 +182,14 @@ static bool answer_jwt_from_cache(struct sg_route_context *context, const struct
     return true;
 }
 
+void sg_route_request_early_fetch(struct sg_route_context *context, enum sg_error verdict,
+                                  struct sg_slice trust_domain)
+{
+    if ((verdict == SG_ERR_UNKNOWN_KEY || verdict == SG_ERR_UNKNOWN_TRUST_DOMAIN) &&
+        context->federation_wake != NULL)
+        sg_federation_wake_request(context->federation_wake, trust_domain);
+}
+
 /*
  * Verifies the token, caches the credential's own verdict, then checks the
  * audience, which is never part of the cached verdict. An unknown_key or
@@ -201,9 +209,7 @@ static void verify_token(struct sg_route_context *context, const struct verify_b
     if (reply->owned_body != NULL)
         sg_verdict_cache_store_jwt(&context->verdicts, body->token, context->trust->generation,
                                    context->leeway, &svid, sg_slice_cstr(reply->owned_body));
-    if ((verdict == SG_ERR_UNKNOWN_KEY || verdict == SG_ERR_UNKNOWN_TRUST_DOMAIN) &&
-        context->federation_wake != NULL)
-        sg_federation_wake_request(context->federation_wake, svid.id.trust_domain);
+    sg_route_request_early_fetch(context, verdict, svid.id.trust_domain);
 
     if (verdict == SG_OK) {
         verdict = sg_jwt_svid_check_audience(&svid, body->audiences, body->audience_count);

@@ -84,4 +84,12 @@ SG_MUST_CHECK bool sg_route_request(struct sg_route_context *context,
                                     const struct sg_http_request *request,
                                     struct sg_byte_buffer *out);
 
+/*
+ * Requests an early bundle fetch of `trust_domain` after an unknown_key or
+ * unknown_trust_domain verdict, when that trust domain is federated: the
+ * fetch may bring the missing key or bundle before the next scheduled one.
+ */
+void sg_route_request_early_fetch(struct sg_route_context *context, enum sg_error verdict,
+                                  struct sg_slice trust_domain);
+
 #endif

@@ -1,13 +1,16 @@
 /*
  * Verdict cache glue for the routes.
  *
- * A JWT entry's value is the list of its `aud` values followed by the
- * rendered result object:
+ * A failed verdict's value is the rendered result object alone. A valid
+ * verdict's value starts with the credential's identity, so that
+ * forward auth answers a hit without parsing JSON:
  *
- *     u32 count, then count times (u32 length, bytes), then the JSON text
+ *     i64 expires_at, u32 length, the SPIFFE ID          (identity)
+ *     u32 count, then count times (u32 length, bytes)    (JWT only: `aud`)
+ *     the JSON text of the result object
  *
- * (lengths in host byte order; the cache never leaves the process). An
- * X.509 entry's value is the JSON text alone.
+ * Numbers are in host byte order, because the cache never leaves the
+ * process.
  */
 #include "net/verdict_cache.h"
 
@@ -102,13 +105,24 @@ static bool append_audience(uint8_t *buffer, size_t *used, const json_t *value)
            append(buffer, used, json_string_value(value), len);
 }
 
-/* Encodes the `aud` list of a verified token followed by `json`. */
+/* Encodes the identity of a valid verdict: its expiry, then its SPIFFE ID. */
+static bool encode_identity(const struct sg_spiffe_id *id, int64_t expires_at, uint8_t *buffer,
+                            size_t *used)
+{
+    uint32_t len = (uint32_t)id->id.len;
+
+    return append(buffer, used, &expires_at, sizeof(expires_at)) &&
+           append(buffer, used, &len, sizeof(len)) && append(buffer, used, id->id.ptr, len);
+}
+
+/* Encodes the identity and `aud` list of a verified token followed by `json`. */
 static bool encode_jwt_value(const struct sg_jwt_svid *svid, struct sg_slice json,
                              uint8_t *buffer, size_t *used)
 {
     const json_t *aud = json_object_get(svid->claims, "aud");
     uint32_t count = json_is_array(aud) ? (uint32_t)json_array_size(aud) : 1;
-    bool ok = append(buffer, used, &count, sizeof(count));
+    bool ok = encode_identity(&svid->id, svid->expires_at, buffer, used) &&
+              append(buffer, used, &count, sizeof(count));
 
     if (json_is_array(aud)) {
         for (size_t i = 0; ok && i < json_array_size(aud); i++)
@@ -146,10 +160,23 @@ void sg_verdict_cache_store_x509(struct sg_verdict_cache *verdicts, enum sg_cred
                                  struct sg_slice body, uint64_t generation, int64_t leeway,
                                  const struct sg_x509_svid *svid, struct sg_slice result_json)
 {
-    /* Valid until the expiry check would fail: now - leeway > notAfter. */
-    int64_t valid_until = svid->status.error == SG_OK ? svid->expires_at + leeway + 1 : INT64_MAX;
+    uint8_t *buffer;
+    size_t used = 0;
 
-    store(verdicts, kind, body, generation, valid_until, svid->status.error, result_json);
+    if (verdicts->cache == NULL || !cacheable(svid->status.error))
+        return;
+    if (svid->status.error != SG_OK) {
+        store(verdicts, kind, body, generation, INT64_MAX, svid->status.error, result_json);
+        return;
+    }
+
+    buffer = malloc(VALUE_MAX);
+    if (buffer != NULL && encode_identity(&svid->id, svid->expires_at, buffer, &used) &&
+        append(buffer, &used, result_json.ptr, result_json.len))
+        /* Valid until the expiry check would fail: now - leeway > notAfter. */
+        store(verdicts, kind, body, generation, svid->expires_at + leeway + 1, SG_OK,
+              sg_slice_make(buffer, used));
+    free(buffer);
 }
 
 /* Reads a u32 at *offset of value; false past the end. */
@@ -160,6 +187,32 @@ static bool read_u32(struct sg_slice value, size_t *offset, uint32_t *out)
     memcpy(out, value.ptr + *offset, sizeof(*out));
     *offset += sizeof(*out);
     return true;
+}
+
+/* Reads the identity at the start of a valid verdict; *offset ends after it. */
+static bool read_identity(struct sg_slice value, size_t *offset, struct sg_slice *spiffe_id,
+                          int64_t *expires_at)
+{
+    uint32_t len;
+
+    if (value.len - *offset < sizeof(*expires_at))
+        return false;
+    memcpy(expires_at, value.ptr + *offset, sizeof(*expires_at));
+    *offset += sizeof(*expires_at);
+    if (!read_u32(value, offset, &len) || value.len - *offset < len)
+        return false;
+    *spiffe_id = sg_slice_make(value.ptr + *offset, len);
+    *offset += len;
+    return true;
+}
+
+bool sg_verdict_cache_identity(const struct sg_cache_entry *entry, struct sg_slice *spiffe_id,
+                               int64_t *expires_at)
+{
+    size_t offset = 0;
+
+    return sg_cache_entry_error(entry) == SG_OK &&
+           read_identity(sg_cache_entry_value(entry), &offset, spiffe_id, expires_at);
 }
 
 /* Walks the stored `aud` list; *offset ends at the JSON text. */
@@ -191,6 +244,8 @@ enum sg_error sg_verdict_cache_answer_jwt(const struct sg_cache_entry *entry,
                                           struct sg_slice *json, char **owned)
 {
     struct sg_slice value = sg_cache_entry_value(entry);
+    struct sg_slice spiffe_id;
+    int64_t expires_at;
     size_t offset = 0;
     bool listed;
     char message[SG_MESSAGE_MAX];
@@ -200,7 +255,8 @@ enum sg_error sg_verdict_cache_answer_jwt(const struct sg_cache_entry *entry,
         *json = value;
         return sg_cache_entry_error(entry);
     }
-    if (!audience_listed(value, &offset, audiences, audience_count, &listed))
+    if (!read_identity(value, &offset, &spiffe_id, &expires_at) ||
+        !audience_listed(value, &offset, audiences, audience_count, &listed))
         return SG_ERR_INTERNAL;
     if (listed) {
         *json = sg_slice_make(value.ptr + offset, value.len - offset);
@@ -218,8 +274,19 @@ enum sg_error sg_verdict_cache_answer_jwt(const struct sg_cache_entry *entry,
 enum sg_error sg_verdict_cache_answer_x509(const struct sg_cache_entry *entry,
                                            struct sg_slice *json)
 {
-    *json = sg_cache_entry_value(entry);
-    return sg_cache_entry_error(entry);
+    struct sg_slice value = sg_cache_entry_value(entry);
+    struct sg_slice spiffe_id;
+    int64_t expires_at;
+    size_t offset = 0;
+
+    if (sg_cache_entry_error(entry) != SG_OK) {
+        *json = value;
+        return sg_cache_entry_error(entry);
+    }
+    if (!read_identity(value, &offset, &spiffe_id, &expires_at))
+        return SG_ERR_INTERNAL;
+    *json = sg_slice_make(value.ptr + offset, value.len - offset);
+    return SG_OK;
 }
 
 void sg_verdict_cache_publish_counts(struct sg_verdict_cache *verdicts)

@@ -84,6 +84,14 @@ enum sg_error sg_verdict_cache_answer_jwt(const struct sg_cache_entry *entry,
                                           const struct sg_slice *audiences, size_t audience_count,
                                           struct sg_slice *json, char **owned);
 
+/*
+ * Sets *spiffe_id (inside the entry, valid for this loop turn) and
+ * *expires_at from a cached valid verdict. Returns false for a failed
+ * verdict.
+ */
+bool sg_verdict_cache_identity(const struct sg_cache_entry *entry, struct sg_slice *spiffe_id,
+                               int64_t *expires_at);
+
 /* Answers an X.509 request: the stored result object. */
 enum sg_error sg_verdict_cache_answer_x509(const struct sg_cache_entry *entry,
                                            struct sg_slice *json);
