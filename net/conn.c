@@ -2,7 +2,9 @@
 
 #include <time.h>
 
+#include "net/batch.h"
 #include "net/http_response.h"
+#include "net/metrics.h"
 
 void sg_conn_open(struct sg_conn *conn, int fd, int64_t now, struct sg_byte_budget *budget)
 {
@@ -23,6 +25,8 @@ static bool respond_to_parse_error(struct sg_conn *conn, struct sg_route_context
                                const struct sg_http_error *error)
 {
     conn->close_after_send = true;
+    sg_metrics_count_request(routes->worker_metrics, SG_METRIC_ROUTE_INVALID_REQUEST,
+                             error->status, 0);
     sg_http_date_update(&routes->date, time(NULL));
     return sg_http_error_write(&conn->out, error->status, error->message, NULL, true,
                                &routes->date);
@@ -40,7 +44,7 @@ static size_t respond_to_requests(struct sg_conn *conn, struct sg_route_context 
     size_t used = 0;
 
     *ok = true;
-    while (!conn->close_after_send && conn->out.len < SG_CONN_OUTPUT_PAUSE) {
+    while (!conn->close_after_send && conn->batch == NULL && conn->out.len < SG_CONN_OUTPUT_PAUSE) {
         struct sg_slice rest = sg_slice_make(input.ptr + used, input.len - used);
         struct sg_http_request request;
         struct sg_http_error error;
@@ -52,6 +56,11 @@ static size_t respond_to_requests(struct sg_conn *conn, struct sg_route_context 
             conn->close_after_send = !request.keep_alive;
             conn->deadline = now + SG_CONN_IDLE_TIMEOUT;
             *ok = sg_route_request(routes, &request, &conn->out);
+            if (routes->deferred != NULL) {
+                conn->batch = routes->deferred;
+                conn->batch->conn = conn;
+                routes->deferred = NULL;
+            }
             if (!*ok)
                 return used;
             break;
@@ -96,7 +105,7 @@ bool sg_conn_receive(struct sg_conn *conn, struct sg_route_context *routes, stru
         return true;
 
     /* Fast path: parse in the receive buffer itself and copy only a partial tail. */
-    if (conn->in.len == 0 && !conn->send_inflight) {
+    if (conn->in.len == 0 && !conn->send_inflight && conn->batch == NULL) {
         bool ok;
         size_t used = respond_to_requests(conn, routes, data, now, &ok);
 
@@ -107,7 +116,7 @@ bool sg_conn_receive(struct sg_conn *conn, struct sg_route_context *routes, stru
 
     if (!sg_byte_buffer_append(&conn->in, data.ptr, data.len))
         return false;
-    if (conn->send_inflight)
+    if (conn->send_inflight || conn->batch != NULL)
         return true;
     return sg_conn_respond_buffered(conn, routes, now);
 }
@@ -139,6 +148,8 @@ void sg_conn_start_draining(struct sg_conn *conn, int64_t now)
 
 void sg_conn_release(struct sg_conn *conn)
 {
+    sg_batch_job_cancel(conn->batch);
+    conn->batch = NULL;
     sg_byte_buffer_release(&conn->in);
     sg_byte_buffer_release(&conn->out);
     conn->state = SG_CONN_FREE;

@@ -35,21 +35,24 @@
 #include "net/http_parser.h"
 #include "net/routes.h"
 
+struct sg_batch_job;
+
 /* Bytes of one provided receive buffer; a typical request fits in one. */
 #define SG_RECV_BUFFER_SIZE 8192
 
 /*
  * Input held for one connection: the largest request the parser accepts
- * plus one receive of the next. A client that pipelines more than that
- * ahead of reading its responses is disconnected.
+ * (a batch) plus one receive of the next. A client that pipelines more
+ * than that ahead of reading its responses is disconnected.
  */
-#define SG_CONN_INPUT_MAX (SG_HTTP_HEADER_BYTES_MAX + SG_HTTP_BODY_MAX + SG_RECV_BUFFER_SIZE)
+#define SG_CONN_INPUT_MAX (SG_HTTP_HEADER_BYTES_MAX + SG_BATCH_BODY_MAX + SG_RECV_BUFFER_SIZE)
 
 /* Output held for one connection. Responses to pipelined requests are
  * written until SG_CONN_OUTPUT_PAUSE bytes wait, and the rest after that
- * output is sent. */
-#define SG_CONN_OUTPUT_MAX (256 * 1024)
+ * output is sent, so only one large response (a batch) can pass the
+ * pause. Buffers grow on demand, within the worker's budget. */
 #define SG_CONN_OUTPUT_PAUSE (64 * 1024)
+#define SG_CONN_OUTPUT_MAX (SG_CONN_OUTPUT_PAUSE + SG_BATCH_RESPONSE_MAX)
 
 /* Seconds a connection may go without completing a request, and seconds
  * and bytes it may take to close after its last response. */
@@ -79,6 +82,8 @@ struct sg_conn {
     size_t out_sent;           /* bytes of `out` already sent */
     size_t drained;            /* bytes thrown away while DRAINING */
     int64_t deadline;          /* CLOCK_MONOTONIC second that ends the current state */
+    struct sg_batch_job *batch; /* a spread batch whose response is awaited; later
+                                 * requests wait in `in` until it is written */
 };
 
 /* Turns a free slot into an OPEN connection on `fd`. */

@@ -40,7 +40,6 @@ struct head_facts {
     size_t host_count;
     size_t content_length_count;
     size_t content_length;
-    bool content_length_too_large;
     size_t transfer_encoding_count;
     size_t chunked_count;       /* "chunked" list elements over all Transfer-Encoding lines */
     bool last_coding_chunked;   /* the final transfer coding is chunked */
@@ -314,7 +313,8 @@ static enum sg_http_parse_result parse_header_line(struct sg_slice line,
 
 /*
  * Content-Length = 1*DIGIT (RFC 9110, section 8.6). The value saturates
- * past SG_HTTP_BODY_MAX, so no length of any digit count can overflow.
+ * past SG_BATCH_BODY_MAX, the largest body limit of any route, so no
+ * length of any digit count can overflow.
  */
 static enum sg_http_parse_result read_content_length(struct sg_slice value, struct head_facts *facts,
                                                      struct sg_http_error *error)
@@ -329,13 +329,24 @@ static enum sg_http_parse_result read_content_length(struct sg_slice value, stru
         uint8_t c = value.ptr[i];
         if (c < '0' || c > '9')
             return fail(error, 400, "Content-Length is not a decimal number");
-        if (length <= SG_HTTP_BODY_MAX)
+        if (length <= SG_BATCH_BODY_MAX)
             length = length * 10 + (size_t)(c - '0');
     }
 
     facts->content_length = length;
-    facts->content_length_too_large = length > SG_HTTP_BODY_MAX;
     return SG_HTTP_PARSE_COMPLETE;
+}
+
+/*
+ * The largest body the request's route accepts. Only the batch route
+ * takes more than SG_HTTP_BODY_MAX; the limit is decided here, from the
+ * head, so that no other route ever buffers a body that large.
+ */
+static size_t body_limit(const struct sg_http_request *request)
+{
+    if (sg_slice_eq_cstr(sg_http_request_path(request), "/v1/jwt-svid/verify-batch"))
+        return SG_BATCH_BODY_MAX;
+    return SG_HTTP_BODY_MAX;
 }
 
 static void read_transfer_encoding(struct sg_slice value, struct head_facts *facts)
@@ -431,7 +442,7 @@ static enum sg_http_parse_result apply_facts(struct sg_http_parser *parser,
     if (facts->transfer_encoding_count > 0)
         return reject_transfer_encoding(request, facts, error);
 
-    if (facts->content_length_too_large)
+    if (facts->content_length > body_limit(request))
         return fail(error, 413, "the request body is larger than the server accepts");
 
     if (facts->content_length_count == 0 && method_requires_length(request->method))

@@ -13,9 +13,13 @@
 #include "core/jwt_svid.h"
 #include "core/limits.h"
 #include "core/x509_svid.h"
+#include "net/batch.h"
 #include "net/federation_refresh.h"
 #include "net/forward_auth.h"
 #include "net/live_config.h"
+#include "net/log.h"
+#include "net/metrics.h"
+#include "net/metrics_text.h"
 #include "net/trust_publisher.h"
 #include "net/verify_body_fast.h"
 
@@ -28,6 +32,8 @@ struct reply {
     const char *error_message; /* set for an error: the body becomes {"error", "message"} */
     const char *headers;       /* more header lines, or NULL */
     char message_buffer[160];  /* storage for an error message with numbers in it */
+    bool deferred;             /* a batch job writes the response later */
+    uint64_t started_ns;       /* when routing began, for the latency metric */
 };
 
 typedef void (*route_handler)(struct sg_route_context *context,
@@ -35,6 +41,7 @@ typedef void (*route_handler)(struct sg_route_context *context,
                               struct reply *reply);
 
 struct route {
+    enum sg_metric_route metric; /* the route label of its metrics */
     const char *path;
     const char *methods[3]; /* the methods served, NULL-terminated */
     const char *allow;      /* the same list for the Allow header of a 405 */
@@ -45,6 +52,26 @@ static void reply_error(struct reply *reply, int status, const char *message)
 {
     reply->status = status;
     reply->error_message = message;
+}
+
+/*
+ * Logs a rejected credential by its fingerprint, never its bytes. At most
+ * SG_LOG_REPEATS_MAX lines per kind and error code per interval are
+ * written; the rest are counted (net/log.h).
+ */
+static void log_rejection(const char *kind, enum sg_error verdict, struct sg_slice credential)
+{
+    static const char event[] = "credential rejected";
+    char key[64];
+    char fingerprint[SG_LOG_FINGERPRINT_SIZE];
+
+    if (verdict == SG_OK)
+        return;
+    snprintf(key, sizeof(key), "%s/%s", kind, sg_error_name(verdict));
+    if (!sg_log_admit(SG_LOG_INFO, event, key))
+        return;
+    sg_log(SG_LOG_INFO, event, "kind=%s error=%s fp=%s", kind, sg_error_name(verdict),
+           sg_log_fingerprint(credential, fingerprint));
 }
 
 /* ---- GET /healthz --------------------------------------------------- */
@@ -163,23 +190,26 @@ static const char *read_verify_body(const struct sg_route_context *context, stru
     return message;
 }
 
+/* A token and the audiences to check it against. */
+struct jwt_request {
+    struct sg_slice token;
+    const struct sg_slice *audiences;
+    size_t audience_count;
+};
+
 /* Responds from the cache when it contains this token's verdict; false on a miss. */
-static bool answer_jwt_from_cache(struct sg_route_context *context, const struct verify_body *body,
-                                  int64_t now, struct reply *reply)
+static bool answer_jwt_from_cache(struct sg_route_context *context, const struct jwt_request *jwt,
+                                  int64_t now, struct reply *reply, enum sg_error *verdict)
 {
     const struct sg_cache_entry *entry =
-        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, body->token,
+        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, jwt->token,
                               context->trust->generation, now);
-    enum sg_error verdict;
 
     if (entry == NULL)
         return false;
-    verdict = sg_verdict_cache_answer_jwt(entry, body->audiences, body->audience_count,
-                                          &reply->body, &reply->owned_body);
-    if (verdict == SG_ERR_INTERNAL)
-        return false;
-    context->verdicts_by_code[verdict]++;
-    return true;
+    *verdict = sg_verdict_cache_answer_jwt(entry, jwt->audiences, jwt->audience_count,
+                                           &reply->body, &reply->owned_body);
+    return *verdict != SG_ERR_INTERNAL;
 }
 
 void sg_route_request_early_fetch(struct sg_route_context *context, enum sg_error verdict,
@@ -197,31 +227,46 @@ void sg_route_request_early_fetch(struct sg_route_context *context, enum sg_erro
  * trust domain is federated. The cached verdict belongs to this generation, so a fetch
  * that brings the key makes it a miss.
  */
-static void verify_token(struct sg_route_context *context, const struct verify_body *body,
-                         int64_t now, struct reply *reply)
+static enum sg_error verify_token(struct sg_route_context *context, const struct jwt_request *jwt,
+                                  int64_t now, struct reply *reply)
 {
     struct sg_jwt_options options = { .now = now, .leeway = context->leeway };
     struct sg_jwt_svid svid;
     enum sg_error verdict;
 
-    verdict = sg_jwt_svid_verify(context->verifier, context->trust, body->token, &options, &svid);
+    verdict = sg_jwt_svid_verify(context->verifier, context->trust, jwt->token, &options, &svid);
     reply->owned_body = sg_jwt_svid_result_json(&svid);
     if (reply->owned_body != NULL)
-        sg_verdict_cache_store_jwt(&context->verdicts, body->token, context->trust->generation,
+        sg_verdict_cache_store_jwt(&context->verdicts, jwt->token, context->trust->generation,
                                    context->leeway, &svid, sg_slice_cstr(reply->owned_body));
     sg_route_request_early_fetch(context, verdict, svid.id.trust_domain);
 
     if (verdict == SG_OK) {
-        verdict = sg_jwt_svid_check_audience(&svid, body->audiences, body->audience_count);
+        verdict = sg_jwt_svid_check_audience(&svid, jwt->audiences, jwt->audience_count);
         if (verdict != SG_OK) {
             free(reply->owned_body);
             reply->owned_body = sg_jwt_svid_result_json(&svid);
         }
     }
-    context->verdicts_by_code[verdict]++;
     sg_jwt_svid_clear(&svid);
     if (reply->owned_body != NULL)
         reply->body = sg_slice_cstr(reply->owned_body);
+    return verdict;
+}
+
+/* Sets reply->body to the token's result object, from the cache or by verifying it. */
+static void verify_jwt(struct sg_route_context *context, const struct jwt_request *jwt,
+                       int64_t now, struct reply *reply)
+{
+    uint64_t started = sg_metrics_clock_ns();
+    enum sg_error verdict;
+
+    if (!answer_jwt_from_cache(context, jwt, now, reply, &verdict))
+        verdict = verify_token(context, jwt, now, reply);
+    sg_verdict_cache_publish_counts(&context->verdicts);
+    sg_metrics_count_verification(context->worker_metrics, SG_METRIC_KIND_JWT, verdict,
+                                  sg_metrics_clock_ns() - started);
+    log_rejection("jwt", verdict, jwt->token);
 }
 
 /*
@@ -269,10 +314,9 @@ static void handle_verify_jwt(struct sg_route_context *context,
         return;
     }
 
-    if (!answer_jwt_from_cache(context, &body, now, reply))
-        verify_token(context, &body, now, reply);
+    struct jwt_request jwt = { body.token, body.audiences, body.audience_count };
+    verify_jwt(context, &jwt, now, reply);
     apply_policy(context, body.audiences, body.audience_count, now, reply);
-    sg_verdict_cache_publish_counts(&context->verdicts);
     json_decref(body.root);
     if (reply->body.ptr == NULL) {
         reply_error(reply, 500, "the server ran out of memory");
@@ -374,7 +418,10 @@ static void handle_verify_x509(struct sg_route_context *context,
     reply->status = 200;
     reply->content_type = "application/json";
     if (entry != NULL) {
-        context->verdicts_by_code[sg_verdict_cache_answer_x509(entry, &reply->body)]++;
+        verdict = sg_verdict_cache_answer_x509(entry, &reply->body);
+        sg_metrics_count_verification(context->worker_metrics, SG_METRIC_KIND_X509, verdict,
+                                      sg_metrics_clock_ns() - reply->started_ns);
+        log_rejection("x509", verdict, request->body);
         sg_verdict_cache_publish_counts(&context->verdicts);
         apply_policy(context, NULL, 0, now, reply);
         return;
@@ -392,7 +439,9 @@ static void handle_verify_x509(struct sg_route_context *context,
     if (verdict == SG_OK)
         verdict = sg_x509_svid_verify(context->verifier, context->trust, chain, &options, &svid);
     sg_x509_chain_free(chain);
-    context->verdicts_by_code[verdict]++;
+    sg_metrics_count_verification(context->worker_metrics, SG_METRIC_KIND_X509, verdict,
+                                  sg_metrics_clock_ns() - reply->started_ns);
+    log_rejection("x509", verdict, request->body);
 
     reply->owned_body = sg_x509_svid_result_json(&svid);
     if (reply->owned_body == NULL) {
@@ -404,6 +453,91 @@ static void handle_verify_x509(struct sg_route_context *context,
     sg_verdict_cache_publish_counts(&context->verdicts);
     reply->body = sg_slice_cstr(reply->owned_body);
     apply_policy(context, NULL, 0, now, reply);
+}
+
+/* ---- POST /v1/jwt-svid/verify-batch --------------------------------- */
+
+char *sg_route_verify_batch_item(void *context_pointer, const struct sg_batch_item *item,
+                                 int64_t now)
+{
+    struct sg_route_context *context = context_pointer;
+    struct jwt_request jwt = { item->token, item->audiences, item->audience_count };
+    struct reply reply = { 0 };
+
+    if (item->error_message != NULL) {
+        sg_metrics_count_verification(context->worker_metrics, SG_METRIC_KIND_JWT,
+                                      SG_ERR_MALFORMED, 0);
+        return sg_result_error_json(SG_ERR_MALFORMED, item->error_message);
+    }
+
+    verify_jwt(context, &jwt, now, &reply);
+    if (reply.owned_body != NULL || reply.body.ptr == NULL)
+        return reply.owned_body;
+    /* A cached result object lives in the cache entry: copy it. */
+    return strndup((const char *)reply.body.ptr, reply.body.len);
+}
+
+/*
+ * Verifies a small batch here, or publishes a large one to every worker
+ * and defers the response; see net/batch.h.
+ */
+static void handle_verify_batch(struct sg_route_context *context,
+                                const struct sg_http_request *request, int64_t now,
+                                struct reply *reply)
+{
+    struct sg_batch_body body;
+    struct sg_batch_job *job;
+    const char *message = sg_batch_body_parse(request->body, context->default_audiences,
+                                              context->default_audience_count, &body,
+                                              reply->message_buffer,
+                                              sizeof(reply->message_buffer));
+
+    if (message != NULL) {
+        reply_error(reply, 400, message);
+        return;
+    }
+    job = sg_batch_job_new(&body, context->worker_index);
+    if (job == NULL) {
+        reply_error(reply, 500, "the server ran out of memory");
+        return;
+    }
+    job->started_ns = reply->started_ns;
+    job->close = !request->keep_alive;
+    job->keep_alive_http10 = request->keep_alive && request->version_minor == 0;
+
+    if (job->body.item_count > SG_BATCH_SPREAD_MIN && context->batch != NULL &&
+        context->batch->worker_count > 1 && sg_batch_publish(context->batch, job)) {
+        context->deferred = job;
+        reply->deferred = true;
+        return;
+    }
+
+    sg_batch_verify_all(job, sg_route_verify_batch_item, context, now);
+    reply->owned_body = sg_batch_render(job);
+    sg_batch_job_release(job);
+    if (reply->owned_body == NULL) {
+        reply_error(reply, 500, SG_BATCH_RENDER_FAILED);
+        return;
+    }
+    reply->status = 200;
+    reply->content_type = "application/json";
+    reply->body = sg_slice_cstr(reply->owned_body);
+}
+
+/* ---- GET /metrics --------------------------------------------------- */
+
+static void handle_metrics(struct sg_route_context *context, const struct sg_http_request *request,
+                           int64_t now, struct reply *reply)
+{
+    (void)request;
+    reply->owned_body = sg_metrics_render(context, now);
+    if (reply->owned_body == NULL) {
+        reply_error(reply, 500, "the server ran out of memory");
+        return;
+    }
+    reply->status = 200;
+    reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    reply->body = sg_slice_cstr(reply->owned_body);
 }
 
 /* ---- GET /v1/bundles ------------------------------------------------ */
@@ -663,11 +797,17 @@ static void handle_readyz(struct sg_route_context *context, const struct sg_http
 /* ---- Dispatch ------------------------------------------------------- */
 
 static const struct route routes[] = {
-    { "/healthz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_healthz },
-    { "/readyz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_readyz },
-    { "/v1/jwt-svid/verify", { "POST", NULL }, "POST", handle_verify_jwt },
-    { "/v1/x509-svid/verify", { "POST", NULL }, "POST", handle_verify_x509 },
-    { "/v1/bundles", { "GET", "HEAD", NULL }, "GET, HEAD", handle_bundles },
+    { SG_METRIC_ROUTE_HEALTHZ, "/healthz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_healthz },
+    { SG_METRIC_ROUTE_READYZ, "/readyz", { "GET", "HEAD", NULL }, "GET, HEAD", handle_readyz },
+    { SG_METRIC_ROUTE_JWT_VERIFY, "/v1/jwt-svid/verify", { "POST", NULL }, "POST",
+      handle_verify_jwt },
+    { SG_METRIC_ROUTE_JWT_VERIFY_BATCH, "/v1/jwt-svid/verify-batch", { "POST", NULL }, "POST",
+      handle_verify_batch },
+    { SG_METRIC_ROUTE_X509_VERIFY, "/v1/x509-svid/verify", { "POST", NULL }, "POST",
+      handle_verify_x509 },
+    { SG_METRIC_ROUTE_BUNDLES, "/v1/bundles", { "GET", "HEAD", NULL }, "GET, HEAD",
+      handle_bundles },
+    { SG_METRIC_ROUTE_METRICS, "/metrics", { "GET", "HEAD", NULL }, "GET, HEAD", handle_metrics },
 };
 
 static const struct route *find_route(struct sg_slice path)
@@ -749,7 +889,7 @@ bool sg_route_request(struct sg_route_context *context, const struct sg_http_req
     struct sg_slice path = sg_http_request_path(request);
     const struct route *route = find_route(path);
     const char *allow = NULL;
-    struct reply reply = { 0 };
+    struct reply reply = { .started_ns = sg_metrics_clock_ns() };
     struct sg_forward_auth_reply auth;
     bool written;
 
@@ -766,8 +906,13 @@ bool sg_route_request(struct sg_route_context *context, const struct sg_http_req
     } else {
         route->handler(context, request, now, &reply);
     }
+    if (reply.deferred)
+        return true;
 
     written = write_reply(context, request, &reply, allow, out);
     free(reply.owned_body);
+    sg_metrics_count_request(context->worker_metrics,
+                             route != NULL ? route->metric : SG_METRIC_ROUTE_UNMATCHED,
+                             reply.status, sg_metrics_clock_ns() - reply.started_ns);
     return written;
 }

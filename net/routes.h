@@ -8,11 +8,15 @@
  *     POST     /v1/x509-svid/verify  200 with a result object; the body is
  *                                    {"chain": [base64 DER, ...]} or PEM with
  *                                    Content-Type: application/x-pem-file
+ *     POST     /v1/jwt-svid/verify-batch
+ *                                    200 {"results": [result, ...]} in input order;
+ *                                    see net/batch_body.h and net/batch.h
  *     GET|HEAD /v1/bundles           200 with each bundle's source, counts and load
  *                                    status, the snapshot generation and the
  *                                    cache counters
  *     any      /v1/auth[/PATH]       forward authentication (net/forward_auth.h):
  *                                    200, 401 or 403 with an empty body
+ *     GET|HEAD /metrics              200 in the Prometheus text format 0.0.4
  *
  * Any other path is 404 and a known path with another method is 405 with
  * an Allow header. Error bodies are {"error": code, "message": sentence}
@@ -38,6 +42,11 @@ struct sg_trust_publisher;
 struct sg_federation_wake;
 struct sg_live_config;
 struct sg_live_config_slot;
+struct sg_batch_hub;
+struct sg_batch_job;
+struct sg_batch_item;
+struct sg_metrics;
+struct sg_worker_metrics;
 
 /* Policy decisions of one worker; a decision without a policy is not counted. */
 struct sg_policy_counts {
@@ -72,6 +81,12 @@ struct sg_route_context {
     int64_t policy_log_second;    /* rate limit of denial log lines */
     unsigned policy_log_lines;
     uint64_t policy_log_dropped;
+
+    size_t worker_index;
+    struct sg_batch_hub *batch;            /* shared; NULL verifies every batch in place */
+    struct sg_batch_job *deferred;         /* set when a route deferred its response; see below */
+    struct sg_metrics *metrics;            /* shared; every worker's, for GET /metrics */
+    struct sg_worker_metrics *worker_metrics; /* this worker's; may be NULL */
 };
 
 /*
@@ -79,6 +94,11 @@ struct sg_route_context {
  * appends the whole response to `out`, with "Connection: close" when
  * request->keep_alive is false. Returns false when the response does not
  * fit in `out` or memory ran out; the caller then closes the connection.
+ *
+ * A batch spread over the workers writes nothing yet: it sets
+ * context->deferred to the job, with a reference the caller takes over,
+ * and the caller writes the response once the job is done
+ * (sg_batch_write_response()), before any later request.
  */
 SG_MUST_CHECK bool sg_route_request(struct sg_route_context *context,
                                     const struct sg_http_request *request,
@@ -91,5 +111,13 @@ SG_MUST_CHECK bool sg_route_request(struct sg_route_context *context,
  */
 void sg_route_request_early_fetch(struct sg_route_context *context, enum sg_error verdict,
                                   struct sg_slice trust_domain);
+
+/*
+ * Verifies one batch item as POST /v1/jwt-svid/verify would, with the
+ * verifier, snapshot and cache of worker `context` (a struct
+ * sg_route_context), and counts the verdict. Returns the result object
+ * (free() it), or NULL when out of memory. A sg_batch_verify_fn.
+ */
+char *sg_route_verify_batch_item(void *context, const struct sg_batch_item *item, int64_t now);
 
 #endif

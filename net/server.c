@@ -21,9 +21,11 @@
 #include <unistd.h>
 
 #include "core/verifier.h"
+#include "net/batch.h"
 #include "net/bundle_watch.h"
 #include "net/listen_socket.h"
 #include "net/log.h"
+#include "net/metrics.h"
 #include "net/sd_notify.h"
 #include "net/uring_probe.h"
 #include "net/worker.h"
@@ -40,6 +42,8 @@ struct server {
     struct sg_federation_wake wake; /* set up when the publisher has federated trust domains */
     struct sg_federation_refresh refresh;
     struct sg_notify notify; /* systemd readiness and watchdog, inert without NOTIFY_SOCKET */
+    struct sg_batch_hub batch;  /* destroyed after every worker */
+    struct sg_metrics metrics;
     char message[MESSAGE_MAX];
 };
 
@@ -92,6 +96,10 @@ static bool init_worker(struct server *server, size_t index)
         .cache = config->cache,
         .all_counters = config->counters,
         .worker_count = config->workers,
+        .worker_index = index,
+        .batch = &server->batch,
+        .metrics = &server->metrics,
+        .worker_metrics = &server->metrics.workers[index],
     };
 
     if (fd < 0)
@@ -298,6 +306,14 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
                                  sizeof(server->message)))
         return start_failed(server);
 
+    if (!sg_metrics_init(&server->metrics, server->config->workers)) {
+        snprintf(server->message, sizeof(server->message), "allocating the metrics failed");
+        return start_failed(server);
+    }
+    if (!sg_batch_hub_init(&server->batch, server->config->workers, sg_route_verify_batch_item,
+                           server->message, sizeof(server->message)))
+        return start_failed(server);
+
     for (size_t i = 0; i < server->config->workers; i++) {
         if (!init_worker(server, i))
             return start_failed(server);
@@ -380,6 +396,8 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
     if (!stop_workers(&server) && result == SG_SERVER_STOPPED)
         result = SG_SERVER_WORKER_FAILED;
     sg_federation_wake_destroy(&server.wake); /* workers may use it until they stop */
+    sg_batch_hub_destroy(&server.batch);         /* after the connections that hold jobs */
+    sg_metrics_destroy(&server.metrics);
 
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     free(server.workers);

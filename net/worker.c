@@ -46,7 +46,9 @@
 
 #include <urcu-qsbr.h>
 
+#include "net/batch.h"
 #include "net/log.h"
+#include "net/metrics.h"
 #include "net/trust_publisher.h"
 
 enum op_kind {
@@ -56,6 +58,7 @@ enum op_kind {
     OP_CANCEL, /* the completion of a cancel request itself; nothing to do */
     OP_WAKE,
     OP_TICK,
+    OP_BATCH, /* the batch mailbox eventfd: a job finished or chunks wait */
 };
 
 #define GENERATION_MASK 0xffffffu
@@ -141,6 +144,22 @@ static bool arm_wake(struct sg_worker *worker)
     return true;
 }
 
+static bool arm_batch_wake(struct sg_worker *worker)
+{
+    struct sg_batch_hub *hub = worker->routes.batch;
+    struct io_uring_sqe *sqe;
+
+    if (hub == NULL)
+        return true;
+    sqe = get_sqe(worker);
+    if (sqe == NULL)
+        return false;
+    io_uring_prep_read(sqe, hub->mailboxes[worker->index].wake_fd, &worker->batch_wake_value,
+                       sizeof(worker->batch_wake_value), 0);
+    io_uring_sqe_set_data64(sqe, make_user_data(OP_BATCH, 0, 0));
+    return true;
+}
+
 static bool arm_tick(struct sg_worker *worker)
 {
     struct io_uring_sqe *sqe = get_sqe(worker);
@@ -211,6 +230,8 @@ static void release_if_idle(struct sg_worker *worker, uint32_t slot)
 
     if (conn->state != SG_CONN_CLOSING || conn->recv_armed || conn->send_inflight)
         return;
+    if (worker->routes.worker_metrics != NULL)
+        sg_metric_add(&worker->routes.worker_metrics->connections_open, (uint64_t)-1);
     close(conn->fd);
     sg_conn_release(conn);
     worker->free_slots[worker->free_count++] = slot;
@@ -234,6 +255,10 @@ static void flush(struct sg_worker *worker, uint32_t slot)
         return;
     }
 
+    /* A batch response is still being verified: keep the connection as it is. */
+    if (conn->batch != NULL)
+        return;
+
     if (conn->close_after_send) {
         shutdown(conn->fd, SHUT_WR);
         sg_conn_start_draining(conn, worker->now);
@@ -253,9 +278,15 @@ static void accept_conn(struct sg_worker *worker, int fd)
     if (worker->free_count == 0) {
         close(fd);
         worker->connections_refused++;
+        if (worker->routes.worker_metrics != NULL)
+            sg_metric_add(&worker->routes.worker_metrics->connections_refused, 1);
         return;
     }
 
+    if (worker->routes.worker_metrics != NULL) {
+        sg_metric_add(&worker->routes.worker_metrics->connections_accepted, 1);
+        sg_metric_add(&worker->routes.worker_metrics->connections_open, 1);
+    }
     slot = worker->free_slots[--worker->free_count];
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &enable, sizeof(enable));
     sg_conn_open(&worker->conns[slot], fd, worker->now, &worker->buffer_budget);
@@ -388,6 +419,8 @@ static bool on_tick(struct sg_worker *worker)
     }
 
     log_tick_counters(worker);
+    if (worker->index == 0)
+        sg_log_flush_suppressed();
 
     if (worker->accept_rearm_on_tick && !worker->accept_armed) {
         worker->accept_rearm_on_tick = false;
@@ -395,6 +428,47 @@ static bool on_tick(struct sg_worker *worker)
             worker->accept_rearm_on_tick = true;
     }
     return arm_tick(worker);
+}
+
+/*
+ * Writes the response of a spread batch that finished, when its
+ * connection still waits for it, and serves the requests queued behind
+ * it. Drops the mailbox's reference.
+ */
+static void finish_batch(struct sg_worker *worker, struct sg_batch_job *job)
+{
+    struct sg_conn *conn = job->conn;
+    uint32_t slot = (uint32_t)(conn - worker->conns);
+    int status;
+
+    /* A connection that closed cancelled the job; it drops its own reference when freed. */
+    if (conn->batch != job || conn->state != SG_CONN_OPEN) {
+        sg_batch_job_release(job);
+        return;
+    }
+
+    sg_http_date_update(&worker->routes.date, time(NULL));
+    status = sg_batch_write_response(job, &conn->out, &worker->routes.date);
+    sg_metrics_count_request(worker->routes.worker_metrics, SG_METRIC_ROUTE_JWT_VERIFY_BATCH,
+                             status, sg_metrics_clock_ns() - job->started_ns);
+    conn->batch = NULL;
+    sg_batch_job_release(job); /* the connection's reference */
+    sg_batch_job_release(job); /* the mailbox's reference */
+
+    if (status == 0 ||
+        (conn->in.len > 0 && !sg_conn_respond_buffered(conn, &worker->routes, worker->now)))
+        close_conn(worker, slot);
+    flush(worker, slot);
+    release_if_idle(worker, slot);
+}
+
+static bool on_batch_wake(struct sg_worker *worker)
+{
+    struct sg_batch_job *job;
+
+    while ((job = sg_batch_mailbox_take(worker->routes.batch, worker->index)) != NULL)
+        finish_batch(worker, job);
+    return arm_batch_wake(worker);
 }
 
 /* Handles one completion; false on an error the worker cannot go on after. */
@@ -417,6 +491,8 @@ static bool dispatch(struct sg_worker *worker, const struct io_uring_cqe *cqe)
         return true;
     case OP_TICK:
         return on_tick(worker);
+    case OP_BATCH:
+        return on_batch_wake(worker);
     }
     return true;
 }
@@ -445,6 +521,21 @@ static void fail_worker(struct sg_worker *worker, const char *step, const char *
 }
 
 /*
+ * Verifies a few chunks of queued batches with this turn's snapshot.
+ * Returns true when chunks remain.
+ */
+static bool work_on_batches(struct sg_worker *worker)
+{
+    struct sg_worker_metrics *metrics = worker->routes.worker_metrics;
+
+    if (worker->routes.batch == NULL)
+        return false;
+    return sg_batch_work(worker->routes.batch, &worker->routes, (int64_t)time(NULL),
+                         metrics != NULL ? &metrics->batch_chunks : NULL,
+                         metrics != NULL ? &metrics->batch_items : NULL);
+}
+
+/*
  * The event loop. RCU (liburcu QSBR): the thread is an RCU reader that is
  * offline while it waits in io_uring_enter, which is its quiescent state
  * once per loop turn. Online, it loads its trust snapshot once and uses
@@ -454,11 +545,17 @@ static void fail_worker(struct sg_worker *worker, const char *step, const char *
  */
 static void serve_loop(struct sg_worker *worker)
 {
+    bool batch_pending = false;
+
     while (!worker->stopping) {
         int ret;
 
+        /* With batch chunks left, only collect completions and come back to them. */
         rcu_thread_offline();
-        ret = io_uring_submit_and_wait(&worker->ring, 1);
+        if (batch_pending)
+            ret = io_uring_submit_and_get_events(&worker->ring);
+        else
+            ret = io_uring_submit_and_wait(&worker->ring, 1);
         rcu_thread_online();
 
         /* -EBUSY: the completion queue is full; handling it makes room. */
@@ -476,6 +573,7 @@ static void serve_loop(struct sg_worker *worker)
             fail_worker(worker, "arm tick", "no submission queue entry is free");
             return;
         }
+        batch_pending = work_on_batches(worker);
     }
 }
 
@@ -494,7 +592,8 @@ void *sg_worker_run(void *arg)
         fail_worker(worker, "IORING_REGISTER_ENABLE_RINGS", strerror(errno));
         return NULL;
     }
-    if (!arm_wake(worker) || !arm_tick(worker) || !arm_accept(worker)) {
+    if (!arm_wake(worker) || !arm_tick(worker) || !arm_accept(worker) ||
+        !arm_batch_wake(worker)) {
         fail_worker(worker, "arm", "no submission queue entry is free");
         return NULL;
     }

@@ -37,6 +37,7 @@ struct sg_worker {
     int listen_fd;
     int wake_fd;         /* eventfd; another thread writes to it to stop the loop */
     uint64_t wake_value; /* the eventfd read lands here */
+    uint64_t batch_wake_value; /* the read of this worker's batch mailbox eventfd lands here */
 
     struct io_uring_buf_ring *buffer_ring; /* mmap'd, shared with the kernel */
     size_t buffer_ring_bytes;
