@@ -219,8 +219,9 @@ static void deliver(struct sg_batch_hub *hub, struct sg_batch_job *job)
 
 /*
  * Claims and verifies chunks of `job` until it has none left or
- * `budget` chunks were verified. The release on done_chunks publishes
- * this chunk's results to the worker that sees the count complete.
+ * `budget` chunks were verified. The release on done_chunks makes this
+ * chunk's results visible to the worker whose increment completes the
+ * count, which hands the job to the owner.
  */
 static size_t work_on(struct sg_batch_hub *hub, struct sg_batch_job *job, size_t budget,
                       void *context, int64_t now, _Atomic uint64_t *item_counter)
@@ -285,17 +286,25 @@ struct sg_batch_job *sg_batch_mailbox_take(struct sg_batch_hub *hub, size_t work
 
 /* ---- The response --------------------------------------------------- */
 
-/* Returns the body's size, or 0 when a result is missing or it exceeds the maximum. */
+/* Returns the body's size, or 0 (and logs why) when a result is missing or it is too large. */
 static size_t response_size(const struct sg_batch_job *job)
 {
     size_t size = sizeof("{\"results\":[]}") - 1;
 
     for (size_t i = 0; i < job->body.item_count; i++) {
-        if (job->results[i] == NULL)
+        if (job->results[i] == NULL) {
+            sg_log(SG_LOG_ERROR, "batch response failed",
+                   "items=%zu item=%zu error=\"out of memory while verifying\"",
+                   job->body.item_count, i);
             return 0;
+        }
         size += strlen(job->results[i]) + 1;
-        if (size > SG_BATCH_RESPONSE_MAX)
+        if (size > SG_BATCH_RESPONSE_MAX) {
+            sg_log(SG_LOG_ERROR, "batch response failed",
+                   "items=%zu error=\"response larger than %d bytes\"", job->body.item_count,
+                   SG_BATCH_RESPONSE_MAX);
             return 0;
+        }
     }
     return size;
 }

@@ -7,7 +7,7 @@
 #include "core/json_util.h"
 #include "core/limits.h"
 
-/* Where audience slices go while parsing: the pool and its next free slot. */
+/* The audience slices of one parse: the pool and its next free slot. */
 struct audience_pool {
     struct sg_slice *slots;
     size_t used;

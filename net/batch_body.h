@@ -41,8 +41,9 @@ struct sg_batch_body {
 /*
  * Parses `text` into `body`. Items without an audience of their own or
  * the request's get `default_audiences`; with none of the three the item
- * is malformed. Returns NULL, or the message of a 400 (then `body` holds
- * nothing to free); `message_buffer` stores messages with numbers in them.
+ * is malformed. Returns NULL, or the message of a 400 (then `body`
+ * contains nothing to free). `message_buffer` stores messages with
+ * numbers in them.
  */
 const char *sg_batch_body_parse(struct sg_slice text, const struct sg_slice *default_audiences,
                                 size_t default_audience_count, struct sg_batch_body *body,

@@ -66,7 +66,7 @@ void sg_log_flush_suppressed(void);
 
 /*
  * Sets the rate limit and the clock (seconds) that sg_log_admit() uses,
- * and forgets every counted pair. For tests; NULL restores
+ * and clears every counted pair. For tests; NULL restores
  * CLOCK_MONOTONIC.
  */
 void sg_log_set_rate_limit(unsigned repeats, int64_t interval, int64_t (*clock)(void));

@@ -8,7 +8,8 @@ const int sg_metric_statuses[SG_METRIC_STATUS_COUNT] = {
     200, 400, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 505, 0,
 };
 
-/* From 100 µs (a cache hit) to 10 s (a full batch on a loaded host). */
+/* From 100 µs, which cache hits stay under, to 10 s. A 10,000-item batch
+ * of distinct ES256 tokens took about 1.2 s on a loaded 2-core test host. */
 const double sg_metric_bucket_bounds[SG_METRIC_BUCKET_COUNT] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05,   0.1,     0.25,   0.5,   1,     2.5,    10,

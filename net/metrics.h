@@ -4,9 +4,9 @@
  * Each worker writes only its own struct sg_worker_metrics, with a
  * relaxed load and store (no read-modify-write instruction, no lock), so
  * the request path shares no cache line with another worker. A scrape
- * reads every worker's counters with relaxed loads and adds them up; a
- * scrape can therefore see one worker's counter a few increments behind
- * another's, but each counter on its own only grows.
+ * reads every worker's counters with relaxed loads and adds them up. It
+ * can therefore see one worker's counters a few increments behind
+ * another's, but no counter ever goes down between two scrapes.
  */
 #ifndef SVIDGATE_NET_METRICS_H
 #define SVIDGATE_NET_METRICS_H
@@ -68,9 +68,9 @@ struct sg_worker_metrics {
     _Atomic uint64_t connections_open; /* a gauge */
     _Atomic uint64_t batch_chunks;     /* batch chunks this worker verified */
     _Atomic uint64_t batch_items;      /* batch items this worker verified */
-    /* NOTE: per-worker policy decision counters (allowed, denied,
-     * would_deny) of the forward-auth route belong here once that route
-     * exists; metrics_text.c then renders them next to the batch ones. */
+    /* NOTE: the forward-auth route's per-worker policy decision counters
+     * (allowed, denied, would_deny) belong here once that route exists.
+     * metrics_text.c would render them after the batch counters. */
 } __attribute__((aligned(64)));
 
 /* Every worker's metrics and the process start time. */

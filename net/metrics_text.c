@@ -199,7 +199,6 @@ static void connections_and_batches(FILE *out, const struct sg_metrics *metrics)
     for (size_t w = 0; w < metrics->worker_count; w++)
         fprintf(out, "svidgate_batch_items_total{worker=\"%zu\"} %" PRIu64 "\n", w,
                 load(&metrics->workers[w].batch_items));
-    /* NOTE: the forward-auth policy decision counters go here once they exist. */
 }
 
 /* ---- Cache and trust ------------------------------------------------ */

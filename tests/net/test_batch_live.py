@@ -147,8 +147,11 @@ class BatchTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
+        status, _ = cls.server.stop()
         cls.folder.cleanup()
+        # A sanitizer build exits non-zero on a leak or race it found.
+        if status != 0:
+            raise AssertionError(f"svidgate exited with {status}:\n{cls.server.log_text()}")
 
     def setUp(self):
         self.connections = []

@@ -110,8 +110,11 @@ class MetricsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
+        status, _ = cls.server.stop()
         cls.folder.cleanup()
+        # A sanitizer build exits non-zero on a leak or race it found.
+        if status != 0:
+            raise AssertionError(f"svidgate exited with {status}:\n{cls.server.log_text()}")
 
     def exchange(self, data):
         connection = blackbox.Connection(self.server.port)
