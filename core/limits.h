@@ -61,11 +61,12 @@
 /* POST /v1/jwt-svid/verify-batch. 10,000 items bound the per-item result
  * memory and the time one request can hold the workers, while a caller
  * that verifies a whole fleet's tokens still needs only a few requests.
- * An ES256 JWT-SVID is 400-600 bytes, so 10,000 of them with per-item
- * audiences fit in 8 MiB; only this route accepts a body that large,
- * every other route keeps SG_HTTP_BODY_MAX. A result object can be
- * larger than its token (claims are re-encoded and "audience" repeats
- * them), so the response may reach 32 MiB before it is rejected. */
+ * An ES256 JWT-SVID is typically 400-600 bytes, so 10,000 of them with
+ * per-item audiences fit in 8 MiB. Only this route accepts a body that
+ * large, and every other route keeps SG_HTTP_BODY_MAX. A result object
+ * can be larger than its token, because the claims are re-encoded and
+ * "audience" repeats them, so the response may reach 32 MiB before it
+ * is rejected. */
 #define SG_BATCH_ITEMS_MAX 10000
 #define SG_BATCH_BODY_MAX (8 * 1024 * 1024)
 #define SG_BATCH_RESPONSE_MAX (32 * 1024 * 1024)

@@ -338,9 +338,9 @@ static enum sg_http_parse_result read_content_length(struct sg_slice value, stru
 }
 
 /*
- * The largest body the request's route accepts. Only the batch route
- * takes more than SG_HTTP_BODY_MAX; the limit is decided here, from the
- * head, so that no other route ever buffers a body that large.
+ * Returns the largest body the request's route accepts. Only the batch
+ * route takes more than SG_HTTP_BODY_MAX. The limit is decided here,
+ * from the head, so no other route ever buffers a body that large.
  */
 static size_t body_limit(const struct sg_http_request *request)
 {

@@ -441,7 +441,7 @@ static void finish_batch(struct sg_worker *worker, struct sg_batch_job *job)
     uint32_t slot = (uint32_t)(conn - worker->conns);
     int status;
 
-    /* A connection that closed cancelled the job; it drops its own reference when freed. */
+    /* A connection that closed has cancelled the job and drops its own reference when freed. */
     if (conn->batch != job || conn->state != SG_CONN_OPEN) {
         sg_batch_job_release(job);
         return;

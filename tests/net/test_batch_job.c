@@ -200,7 +200,7 @@ static void test_cancelled_job_skips_chunks(void **state)
     (void)sg_batch_work(&hub, &worker, 0, NULL, NULL);
     assert_int_equal(worker.verified, 0);
 
-    /* The owner still hears of it, and its reference is the last one. */
+    /* The owner still receives the job, and its reference is the last one. */
     done = sg_batch_mailbox_take(&hub, 0);
     assert_ptr_equal(done, job);
     assert_null(done->results[0]);
@@ -288,8 +288,8 @@ static void test_jobs_shared_by_threads(void **state)
         pthread_join(threads[i], NULL);
     for (size_t i = 1; i < STRESS_WORKERS; i++)
         helped += atomic_load(&stress->chunks[i]);
-    /* NOTE: on a single busy core thread 0 could in principle verify every
-     * chunk itself; with 120 jobs the other threads have always taken some. */
+    /* NOTE: a scheduler that ran thread 0 alone until every chunk was
+     * verified would fail this check; 120 jobs make that unlikely. */
     assert_true(helped > 0);
 
     sg_batch_hub_destroy(&stress->hub);

@@ -3,9 +3,9 @@
 
 Tokens are signed here with python3-cryptography (ES256, raw r||s), never
 with svidgate's code. The main test sends 10,000 items of mixed verdicts
-in one batch, checks each result against the verdict it was built for
-and against what POST /v1/jwt-svid/verify returns for the same token and
-audience, and reads /metrics to check that both workers verified chunks.
+in one batch. Each result must match the verdict its item was built for
+and what POST /v1/jwt-svid/verify returns for the same token and
+audience, and /metrics must show that both workers verified chunks.
 Every socket has a timeout and every loop a fixed bound.
 
 Exit status 77 (skipped) when the binary is missing or the kernel refuses

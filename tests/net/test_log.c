@@ -181,7 +181,7 @@ static void test_fingerprint_is_sha256_prefix(void **state)
     char fingerprint[SG_LOG_FINGERPRINT_SIZE];
 
     (void)state;
-    /* SHA-256("abc") = ba7816bf8f01cfea 414140de... (FIPS 180-2, appendix B.1). */
+    /* SHA-256("abc") starts with ba7816bf8f01cfea (Python's hashlib agrees). */
     assert_string_equal(sg_log_fingerprint(sg_slice_cstr("abc"), fingerprint),
                         "ba7816bf8f01cfea");
     assert_int_equal(strlen(fingerprint), 16);

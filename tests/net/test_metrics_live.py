@@ -2,10 +2,10 @@
 """Black-box tests of GET /metrics and of the server's log lines about credentials.
 
 A strict parser of the Prometheus text format 0.0.4 reads two scrapes of
-`svidgate serve --workers 2`: every line must be a HELP, TYPE or sample
-line of valid syntax, histograms must be cumulative with the +Inf bucket
-equal to _count, every counter must not decrease between the scrapes,
-and the request and verification counters must grow by exactly what the
+`svidgate serve --workers 2`. Every line must be a HELP, TYPE or sample
+line of valid syntax, and histograms must be cumulative with the +Inf
+bucket equal to _count. No counter may decrease between the scrapes, and
+the request and verification counters must grow by exactly what the
 test sent in between. A second server gets invalid credentials many
 times over, and its standard error must hold fingerprints and never a
 byte sequence of the credentials.
@@ -256,7 +256,7 @@ class MetricsTest(unittest.TestCase):
 
 
 class CredentialLogTest(unittest.TestCase):
-    """Invalid credentials, many times over; the log must hold only fingerprints."""
+    """Invalid credentials, many times over; the log must contain only fingerprints."""
 
     def test_log_has_fingerprints_not_credentials(self):
         with open(os.path.join(blackbox.SOURCE_DIR, "net", "log.h"), encoding="utf-8") as header:
