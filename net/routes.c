@@ -479,7 +479,9 @@ char *sg_route_verify_batch_item(void *context_pointer, const struct sg_batch_it
 
 /*
  * Verifies a small batch here, or publishes a large one to every worker
- * and defers the response; see net/batch.h.
+ * and defers the response; see net/batch.h. A large batch goes through
+ * the queue even with one worker, so that the worker verifies it a few
+ * chunks per loop turn and keeps serving its other connections.
  */
 static void handle_verify_batch(struct sg_route_context *context,
                                 const struct sg_http_request *request, int64_t now,
@@ -506,7 +508,7 @@ static void handle_verify_batch(struct sg_route_context *context,
     job->keep_alive_http10 = request->keep_alive && request->version_minor == 0;
 
     if (job->body.item_count > SG_BATCH_SPREAD_MIN && context->batch != NULL &&
-        context->batch->worker_count > 1 && sg_batch_publish(context->batch, job)) {
+        sg_batch_publish(context->batch, job)) {
         context->deferred = job;
         reply->deferred = true;
         return;

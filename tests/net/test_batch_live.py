@@ -315,6 +315,29 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(status, 0, server.log_text())
         self.assertIn('msg="stopped"', server.log_text())
 
+    def test_one_worker_verifies_in_chunks(self):
+        # With one worker a large batch still goes through the queue, a few
+        # chunks per loop turn, so that worker keeps serving other requests.
+        with tempfile.TemporaryDirectory() as folder:
+            signer = Signer(folder)
+            server = blackbox.Server(signer, workers=1)
+            try:
+                count = LIMITS["SG_BATCH_CHUNK_ITEMS"] * 3 + 1
+                items = [signer.token(f"o{i}") for i in range(count)]
+                connection = blackbox.Connection(server.port)
+                connection.send(blackbox.request_bytes(
+                    "POST", "/v1/jwt-svid/verify-batch", json.dumps({"tokens": items}).encode()))
+                results = connection.read_response().json()["results"]
+                connection.send(blackbox.request_bytes("GET", "/metrics"))
+                chunks = parse_batch_chunks(connection.read_response().body.decode())
+                connection.close()
+            finally:
+                status, _ = server.stop()
+        self.assertEqual(status, 0, server.log_text())
+        self.assertEqual(len(results), count)
+        self.assertTrue(all(result["valid"] for result in results))
+        self.assertEqual(chunks, {0: 4})
+
     # -- Whole-request errors and limits --
 
     def test_not_json_400(self):
