@@ -75,10 +75,11 @@ static void read_item(const json_t *value, struct audience_pool *pool,
             "the batch item has no \"audience\", nor does the request or the server's --audience";
 }
 
-/* Sizes the audience pool: the request's audience plus every item's own. */
-static size_t count_audience_slots(const json_t *root, const json_t *tokens)
+/* Sizes the audience pool: the server's defaults, the request's audience and every item's own. */
+static size_t count_audience_slots(const json_t *root, const json_t *tokens,
+                                   size_t default_audience_count)
 {
-    size_t total = audience_slots(json_object_get(root, "audience"));
+    size_t total = default_audience_count + audience_slots(json_object_get(root, "audience"));
 
     for (size_t i = 0; i < json_array_size(tokens); i++) {
         const json_t *value = json_array_get(tokens, i);
@@ -117,6 +118,28 @@ static const char *read_root(struct sg_slice text, struct sg_batch_body *body,
     return NULL;
 }
 
+/* Copies the server's default audiences into the body, with slices in the pool. */
+static bool copy_defaults(const struct sg_slice *defaults, size_t count, struct audience_pool *pool,
+                          struct sg_batch_body *body, const struct sg_slice **copied)
+{
+    size_t bytes = 0;
+    size_t used = 0;
+
+    *copied = pool->slots + pool->used;
+    for (size_t i = 0; i < count; i++)
+        bytes += defaults[i].len;
+    body->default_bytes = malloc(bytes + 1);
+    if (body->default_bytes == NULL)
+        return false;
+
+    for (size_t i = 0; i < count; i++) {
+        memcpy(body->default_bytes + used, defaults[i].ptr, defaults[i].len);
+        pool->slots[pool->used++] = sg_slice_make(body->default_bytes + used, defaults[i].len);
+        used += defaults[i].len;
+    }
+    return true;
+}
+
 const char *sg_batch_body_parse(struct sg_slice text, const struct sg_slice *default_audiences,
                                 size_t default_audience_count, struct sg_batch_body *body,
                                 char *message_buffer, size_t message_size)
@@ -136,7 +159,7 @@ const char *sg_batch_body_parse(struct sg_slice text, const struct sg_slice *def
     tokens = json_object_get(body->root, "tokens");
     body->item_count = json_array_size(tokens);
     body->items = calloc(body->item_count + 1, sizeof(*body->items));
-    body->audiences = calloc(count_audience_slots(body->root, tokens) + 1,
+    body->audiences = calloc(count_audience_slots(body->root, tokens, default_audience_count) + 1,
                              sizeof(*body->audiences));
     if (body->items == NULL || body->audiences == NULL) {
         message = "the server ran out of memory";
@@ -149,6 +172,9 @@ const char *sg_batch_body_parse(struct sg_slice text, const struct sg_slice *def
         message = read_audience(audience, &pool, &shared, &shared_count);
         if (message != NULL)
             goto fail;
+    } else if (!copy_defaults(default_audiences, default_audience_count, &pool, body, &shared)) {
+        message = "the server ran out of memory";
+        goto fail;
     }
 
     for (size_t i = 0; i < body->item_count; i++) {
@@ -168,5 +194,6 @@ void sg_batch_body_free(struct sg_batch_body *body)
     json_decref(body->root);
     free(body->items);
     free(body->audiences);
+    free(body->default_bytes);
     memset(body, 0, sizeof(*body));
 }

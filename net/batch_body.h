@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -36,12 +37,14 @@ struct sg_batch_body {
     struct sg_batch_item *items;
     size_t item_count;
     struct sg_slice *audiences; /* the request's and every item's own, back to back */
+    uint8_t *default_bytes;     /* a copy of the server's default audiences, when used */
 };
 
 /*
  * Parses `text` into `body`. Items without an audience of their own or
- * the request's get `default_audiences`; with none of the three the item
- * is malformed. Returns NULL, or the message of a 400 (then `body`
+ * the request's get a copy of `default_audiences`, so a reload that frees
+ * the server's settings cannot pull them from under a batch in flight.
+ * With none of the three the item is malformed. Returns NULL, or the message of a 400 (then `body`
  * contains nothing to free). `message_buffer` stores messages with
  * numbers in them.
  */

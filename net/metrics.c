@@ -23,6 +23,7 @@ static const char *const route_names[SG_METRIC_ROUTE_COUNT] = {
     [SG_METRIC_ROUTE_X509_VERIFY] = "x509_verify",
     [SG_METRIC_ROUTE_BUNDLES] = "bundles",
     [SG_METRIC_ROUTE_METRICS] = "metrics",
+    [SG_METRIC_ROUTE_FORWARD_AUTH] = "auth",
     [SG_METRIC_ROUTE_UNMATCHED] = "unmatched",
     [SG_METRIC_ROUTE_INVALID_REQUEST] = "invalid_request",
 };

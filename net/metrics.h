@@ -28,6 +28,7 @@ enum sg_metric_route {
     SG_METRIC_ROUTE_X509_VERIFY,
     SG_METRIC_ROUTE_BUNDLES,
     SG_METRIC_ROUTE_METRICS,
+    SG_METRIC_ROUTE_FORWARD_AUTH,    /* /v1/auth and every path below it */
     SG_METRIC_ROUTE_UNMATCHED,       /* 404: no route at this path */
     SG_METRIC_ROUTE_INVALID_REQUEST, /* rejected by the HTTP parser before routing */
     SG_METRIC_ROUTE_COUNT,
@@ -68,9 +69,11 @@ struct sg_worker_metrics {
     _Atomic uint64_t connections_open; /* a gauge */
     _Atomic uint64_t batch_chunks;     /* batch chunks this worker verified */
     _Atomic uint64_t batch_items;      /* batch items this worker verified */
-    /* NOTE: the forward-auth route's per-worker policy decision counters
-     * (allowed, denied, would_deny) belong here once that route exists.
-     * metrics_text.c would render them after the batch counters. */
+    /* Copies of the worker's struct sg_policy_counts, which is plain
+     * memory, published by net/routes.c after each request or batch item. */
+    _Atomic uint64_t policy_allowed;
+    _Atomic uint64_t policy_denied;
+    _Atomic uint64_t policy_would_deny;
 } __attribute__((aligned(64)));
 
 /* Every worker's metrics and the process start time. */

@@ -201,6 +201,26 @@ static void connections_and_batches(FILE *out, const struct sg_metrics *metrics)
                 load(&metrics->workers[w].batch_items));
 }
 
+static void policy_decisions(FILE *out, const struct sg_metrics *metrics)
+{
+    uint64_t allowed = 0;
+    uint64_t denied = 0;
+    uint64_t would_deny = 0;
+
+    for (size_t w = 0; w < metrics->worker_count; w++) {
+        allowed += load(&metrics->workers[w].policy_allowed);
+        denied += load(&metrics->workers[w].policy_denied);
+        would_deny += load(&metrics->workers[w].policy_would_deny);
+    }
+    family(out, "svidgate_policy_decisions_total", "counter",
+           "Authorization policy decisions on verified identities; would_deny is a denial "
+           "admitted in dry-run mode.");
+    fprintf(out, "svidgate_policy_decisions_total{decision=\"allowed\"} %" PRIu64 "\n", allowed);
+    fprintf(out, "svidgate_policy_decisions_total{decision=\"denied\"} %" PRIu64 "\n", denied);
+    fprintf(out, "svidgate_policy_decisions_total{decision=\"would_deny\"} %" PRIu64 "\n",
+            would_deny);
+}
+
 /* ---- Cache and trust ------------------------------------------------ */
 
 static void cache(FILE *out, const struct sg_route_context *context)
@@ -328,6 +348,7 @@ char *sg_metrics_render(const struct sg_route_context *context, int64_t now)
         requests(out, context->metrics);
         verifications(out, context->metrics);
         connections_and_batches(out, context->metrics);
+        policy_decisions(out, context->metrics);
         family(out, "svidgate_process_start_time_seconds", "gauge",
                "Start time of the process since the Unix epoch, in seconds.");
         fprintf(out, "svidgate_process_start_time_seconds %lld\n",

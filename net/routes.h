@@ -113,6 +113,12 @@ void sg_route_request_early_fetch(struct sg_route_context *context, enum sg_erro
                                   struct sg_slice trust_domain);
 
 /*
+ * Loads the settings SIGHUP may have replaced (policy, default audiences,
+ * leeway) into `context`. The calling worker must be an online RCU reader.
+ */
+void sg_route_load_settings(struct sg_route_context *context);
+
+/*
  * Verifies one batch item as POST /v1/jwt-svid/verify would, with the
  * verifier, snapshot and cache of worker `context` (a struct
  * sg_route_context), and counts the verdict. Returns the result object

@@ -528,8 +528,10 @@ static bool work_on_batches(struct sg_worker *worker)
 {
     struct sg_worker_metrics *metrics = worker->routes.worker_metrics;
 
-    if (worker->routes.batch == NULL)
+    if (worker->routes.batch == NULL ||
+        atomic_load_explicit(&worker->routes.batch->queued_hint, memory_order_relaxed) == 0)
         return false;
+    sg_route_load_settings(&worker->routes);
     return sg_batch_work(worker->routes.batch, &worker->routes, (int64_t)time(NULL),
                          metrics != NULL ? &metrics->batch_chunks : NULL,
                          metrics != NULL ? &metrics->batch_items : NULL);

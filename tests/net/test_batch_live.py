@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_server_blackbox as blackbox  # noqa: E402  (needs the path above)
+import authlib  # noqa: E402  (needs the path above)
+import test_server_blackbox as blackbox  # noqa: E402
 
 BATCH_ITEMS = 10000
 PIPELINE_DEPTH = 200
@@ -390,6 +391,44 @@ class BatchTest(unittest.TestCase):
         connection.send(blackbox.request_bytes("POST", "/v1/jwt-svid/verify",
                                                headers=[f"Content-Length: {size}"]))
         self.assert_error(connection.read_response(), 413, "content_too_large")
+
+
+class PolicyBatchTest(unittest.TestCase):
+    """Batch items under an --allow policy, verified on both workers."""
+
+    def test_policy_applies_to_items(self):
+        with tempfile.TemporaryDirectory() as folder:
+            signer = Signer(folder)
+            server = authlib.AuthServer(
+                "--workers", "2", "--bundle", f"{blackbox.TRUST_DOMAIN}={signer.bundle_path}",
+                "--audience", AUDIENCE, "--allow", f"* {SPIFFE_ID}/a/*")
+            try:
+                tokens = [signer.token(f"{'a' if i % 2 == 0 else 'b'}/{i}") for i in range(200)]
+                before = server.request("GET", "/metrics").body.decode()
+                response = server.request("POST", "/v1/jwt-svid/verify-batch",
+                                          body=json.dumps({"tokens": tokens}).encode())
+                after = server.request("GET", "/metrics").body.decode()
+                singles = [server.request("POST", "/v1/jwt-svid/verify",
+                                          body=blackbox.verify_body(token)).json()
+                           for token in tokens[:6]]
+            finally:
+                status, _ = server.stop()
+        self.assertEqual(status, 0, server.log_text())
+        self.assertEqual(response.status, 200, response.body[:200])
+        results = response.json()["results"]
+        for index, result in enumerate(results):
+            with self.subTest(index=index):
+                if index % 2 == 0:
+                    self.assertIs(result["valid"], True, result)
+                else:
+                    self.assertEqual(result["error"], "policy_denied")
+        self.assertEqual(results[:6], singles)
+        for decision in ("allowed", "denied"):
+            with self.subTest(decision=decision):
+                pattern = rf'^svidgate_policy_decisions_total\{{decision="{decision}"\}} (\d+)$'
+                grown = (int(re.search(pattern, after, re.M).group(1)) -
+                         int(re.search(pattern, before, re.M).group(1)))
+                self.assertEqual(grown, 100)
 
 
 if __name__ == "__main__":
