@@ -31,7 +31,7 @@ struct sg_batch_item {
     const char *error_message;       /* set for a malformed item; a static sentence */
 };
 
-/* A parsed batch body. Slices point into `root` or the server's defaults. */
+/* A parsed batch body. Slices point into `root` or `default_bytes`. */
 struct sg_batch_body {
     json_t *root;
     struct sg_batch_item *items;
