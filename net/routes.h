@@ -120,8 +120,8 @@ void sg_route_load_settings(struct sg_route_context *context);
 
 /*
  * Verifies one batch item as POST /v1/jwt-svid/verify would, with the
- * verifier, snapshot and cache of worker `context` (a struct
- * sg_route_context), and counts the verdict. Returns the result object
+ * verifier, snapshot, cache and --allow policy of worker `context` (a
+ * struct sg_route_context), and counts the verdict. Returns the result object
  * (free() it), or NULL when out of memory. A sg_batch_verify_fn.
  */
 char *sg_route_verify_batch_item(void *context, const struct sg_batch_item *item, int64_t now);
