@@ -13,6 +13,7 @@
 #include "net/federation_refresh.h"
 #include "net/live_config.h"
 #include "net/log.h"
+#include "net/metrics.h"
 #include "net/trust_publisher.h"
 #include "net/xfcc.h"
 
@@ -272,22 +273,26 @@ static struct sg_slice bearer_token(struct sg_slice value)
 
 /*
  * Verifies the first credential source present. A header given twice
- * is malformed: a proxy and svidgate could read different lines.
+ * is malformed: a proxy and svidgate could read different lines. Sets
+ * *kind to the kind of credential found, or SG_METRIC_KIND_COUNT for none.
  */
 static enum sg_error verify_credential(struct sg_route_context *context,
                                        const struct sg_http_request *request,
                                        const struct auth_request *auth, int64_t now,
-                                       struct identity *identity)
+                                       struct identity *identity, enum sg_metric_kind *kind)
 {
     const struct sg_http_header *header = sg_http_request_find_header(request, "authorization");
     struct sg_slice token = header != NULL ? bearer_token(header->value) : sg_slice_make(NULL, 0);
     struct sg_slice encoded;
     struct sg_status status;
 
+    *kind = SG_METRIC_KIND_COUNT;
+
     /* Two Authorization lines could hide a Bearer token behind another scheme. */
     if (count_headers(request, "authorization") > 1)
         return SG_ERR_MALFORMED;
     if (token.ptr != NULL) {
+        *kind = SG_METRIC_KIND_JWT;
         if (token.len == 0)
             return SG_ERR_MALFORMED;
         if (auth->audience_count == 0)
@@ -296,6 +301,7 @@ static enum sg_error verify_credential(struct sg_route_context *context,
     }
 
     header = sg_http_request_find_header(request, "x-forwarded-client-cert");
+    *kind = SG_METRIC_KIND_X509;
     if (header != NULL) {
         if (count_headers(request, "x-forwarded-client-cert") > 1 ||
             sg_xfcc_find_certificate(header->value, &encoded, &status) != SG_OK)
@@ -309,6 +315,7 @@ static enum sg_error verify_credential(struct sg_route_context *context,
             return SG_ERR_MALFORMED;
         return verify_forwarded_pem(context, header->value, now, identity);
     }
+    *kind = SG_METRIC_KIND_COUNT;
     return SG_ERR_MISSING_CREDENTIAL;
 }
 
@@ -413,11 +420,17 @@ void sg_forward_auth_handle(struct sg_route_context *context,
     struct auth_request *auth = calloc(1, sizeof(*auth));
     struct identity identity;
     enum sg_error verdict = SG_ERR_INTERNAL;
+    enum sg_metric_kind kind;
 
     if (auth != NULL) {
+        uint64_t started = sg_metrics_clock_ns();
+
         read_audiences(context, request, auth);
         read_original_path(request, auth);
-        verdict = verify_credential(context, request, auth, now, &identity);
+        verdict = verify_credential(context, request, auth, now, &identity, &kind);
+        if (kind != SG_METRIC_KIND_COUNT)
+            sg_metrics_count_verification(context->worker_metrics, kind, verdict,
+                                          sg_metrics_clock_ns() - started);
         context->verdicts_by_code[verdict]++;
         sg_verdict_cache_publish_counts(&context->verdicts);
     }

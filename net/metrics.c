@@ -5,7 +5,7 @@
 #include <time.h>
 
 const int sg_metric_statuses[SG_METRIC_STATUS_COUNT] = {
-    200, 400, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 505, 0,
+    200, 400, 401, 403, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 505, 0,
 };
 
 /* From 100 µs, which cache hits stay under, to 10 s. A 10,000-item batch

@@ -42,7 +42,7 @@ enum sg_metric_kind {
 
 /* The status codes the server sends, in label order. The last entry is
  * 0: any other status counts there, with the label "other". */
-#define SG_METRIC_STATUS_COUNT 14
+#define SG_METRIC_STATUS_COUNT 16
 extern const int sg_metric_statuses[SG_METRIC_STATUS_COUNT];
 
 /* Upper bounds of the finite histogram buckets, in seconds; a +Inf

@@ -899,8 +899,6 @@ static enum sg_metric_route metric_route(const struct route *route, struct sg_sl
 
 /*
  * Handles a forward-auth request: an empty body and the verdict in headers.
- * NOTE: net/forward_auth.c counts its verdicts only in verdicts_by_code,
- * so /v1/auth verifications are missing from svidgate_verifications_total.
  */
 static void handle_forward_auth(struct sg_route_context *context,
                                 const struct sg_http_request *request, int64_t now,

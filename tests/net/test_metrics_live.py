@@ -143,7 +143,13 @@ class MetricsTest(unittest.TestCase):
         self.exchange(blackbox.request_bytes("GET", "/no/such/path"))
         self.exchange(blackbox.request_bytes("POST", "/v1/jwt-svid/verify", b"{"))
         self.exchange(b"GET /healthz HTTP/1.1\nHost: a\n\n")
+        for token in (self.credentials.token(), self.credentials.token_with_bad_signature()):
+            self.exchange(blackbox.request_bytes("GET", "/v1/auth",
+                                                 headers=[f"Authorization: Bearer {token}"]))
+        self.exchange(blackbox.request_bytes("GET", "/v1/auth"))  # no credential
         return {
+            ("auth", "200"): 1,
+            ("auth", "401"): 2,
             ("healthz", "200"): 3,
             ("jwt_verify", "200"): 3,
             ("jwt_verify", "400"): 1,
@@ -175,8 +181,8 @@ class MetricsTest(unittest.TestCase):
 
         verifications = "svidgate_verifications_total"
         for labels, delta in (
-            ({"kind": "jwt", "result": "valid", "error": "none"}, 3),
-            ({"kind": "jwt", "result": "invalid", "error": "bad_signature"}, 1),
+            ({"kind": "jwt", "result": "valid", "error": "none"}, 4),
+            ({"kind": "jwt", "result": "invalid", "error": "bad_signature"}, 2),
             ({"kind": "jwt", "result": "invalid", "error": "malformed"}, 2),
         ):
             with self.subTest(**labels):
@@ -184,7 +190,7 @@ class MetricsTest(unittest.TestCase):
                                  first.value(verifications, **labels), delta)
 
         duration = "svidgate_verification_duration_seconds_count"
-        self.assertEqual(second.value(duration, kind="jwt") - first.value(duration, kind="jwt"), 6)
+        self.assertEqual(second.value(duration, kind="jwt") - first.value(duration, kind="jwt"), 8)
         self.check_trust_and_process(second)
 
     def check_names(self, scrape):
