@@ -214,7 +214,10 @@ class ManifestTest(unittest.TestCase):
         self.assertIn("the configuration is valid", completed.stdout)
 
     def extract(self, folder):
-        """Write the ConfigMap's files into `folder`, with paths moved there, and return the config path."""
+        """Write the ConfigMap's files into `folder` and return the config path.
+
+        The config's bundle paths and state directory point into `folder`.
+        """
         for name, text in self.configmap["data"].items():
             with open(os.path.join(folder, name), "w", encoding="utf-8") as target:
                 target.write(text)
@@ -378,7 +381,10 @@ class ManifestTest(unittest.TestCase):
 
     @staticmethod
     def wait_for_sequence(server, expected):
-        """Poll GET /v1/bundles until the bundle has sequence `expected`, and return the last one seen."""
+        """Poll GET /v1/bundles until the bundle has sequence `expected`.
+
+        Returns the last sequence seen, so a timeout shows what the server has.
+        """
         url = f"http://127.0.0.1:{server.port}/v1/bundles"
         deadline = time.monotonic() + RELOAD_TIMEOUT_SECONDS
         sequence = None
