@@ -13,6 +13,8 @@ independently of svidgate's code. Writes into docker/demo/out/ (or DIR):
   example.jwt, partner.jwt  JWT-SVIDs for audience "gateway", one per
                             trust domain, valid for one hour
   wrong-audience.jwt        a token for audience "billing"
+  not-allowed.jwt           a valid token of spiffe://example.org/reports,
+                            which no allow rule of config/svidgate.conf admits
 
 Usage: make-credentials.py [DIR]
 """
@@ -111,6 +113,8 @@ def main():
           es256_token(partner_key, "partner-1", "spiffe://partner.test/batch", AUDIENCE) + "\n")
     write(os.path.join(out, "wrong-audience.jwt"),
           es256_token(example_key, "example-1", "spiffe://example.org/frontend", "billing") + "\n")
+    write(os.path.join(out, "not-allowed.jwt"),
+          es256_token(example_key, "example-1", "spiffe://example.org/reports", AUDIENCE) + "\n")
     print(f"make-credentials: wrote the demo credentials to {out}")
     return 0
 

@@ -7,7 +7,10 @@ with a read-only root file system, a named volume as its state
 directory, the seccomp profile of docker/seccomp/allow-io-uring.py and
 a bundle minted here with python3-jwcrypto. The tests verify tokens over
 HTTP, run the image's HEALTHCHECK, check the user and the file system,
-and stop a container with SIGTERM.
+and stop a container with SIGTERM. One container takes its settings
+from a mounted configuration file (`serve --config`) and must apply a
+changed allow rule on SIGHUP, sent both from inside the container (as
+`kubectl exec` does) and by podman.
 
 Exit status 77 (skipped) when podman is not installed; with CI=true it
 fails instead.
@@ -37,7 +40,9 @@ PODMAN_TIMEOUT_SECONDS = 60
 START_TIMEOUT_SECONDS = 30
 HTTP_TIMEOUT_SECONDS = 5
 STOP_LIMIT_SECONDS = 2.0
+LOG_WAIT_SECONDS = 10
 CONTAINER_PORT = 8080
+CONTAINER_CONFIG = "/etc/svidgate/config/svidgate.conf"
 
 
 def podman(*arguments, check=True):
@@ -65,23 +70,33 @@ def http(port, path, body=None):
         return error.code, json.loads(error.read())
 
 
-class Container:
-    """One detached svidgate container with its bundle folder and state volume."""
+SERVE_FLAGS = (
+    "serve", "--listen", f"0.0.0.0:{CONTAINER_PORT}", "--workers", "2",
+    "--bundle", f"{TRUST_DOMAIN}=/etc/svidgate/bundles/bundle.json",
+    "--state-dir", "/var/lib/svidgate", "--audience", AUDIENCE,
+)
 
-    def __init__(self, folder, credentials, seccomp_profile, name):
+
+class Container:
+    """One detached svidgate container with its bundle folder and state volume.
+
+    `serve_args` follow the image name, and `volumes` are more --volume values.
+    """
+
+    def __init__(self, folder, seccomp_profile, name, serve_args=SERVE_FLAGS, volumes=()):
         self.name = name
         self.volume = f"{name}-state"
         self.port = free_port()
         podman("volume", "create", self.volume)
+        extra = [argument for volume in volumes for argument in ("--volume", volume)]
         podman(
             "run", "--detach", "--name", name, "--read-only",
             "--security-opt", f"seccomp={seccomp_profile}",
             "--volume", f"{folder}:/etc/svidgate/bundles:ro",
             "--volume", f"{self.volume}:/var/lib/svidgate",
+            *extra,
             "--publish", f"127.0.0.1:{self.port}:{CONTAINER_PORT}",
-            IMAGE, "serve", "--listen", f"0.0.0.0:{CONTAINER_PORT}", "--workers", "2",
-            "--bundle", f"{TRUST_DOMAIN}=/etc/svidgate/bundles/bundle.json",
-            "--state-dir", "/var/lib/svidgate", "--audience", AUDIENCE,
+            IMAGE, *serve_args,
         )
         self._wait_for_listening()
 
@@ -110,6 +125,13 @@ class Container:
 
 
 class ContainerFixture(unittest.TestCase):
+    serve_args = SERVE_FLAGS
+
+    @classmethod
+    def prepare(cls):
+        """Write more files into cls.folder before the container starts, and return more volumes."""
+        return ()
+
     @classmethod
     def setUpClass(cls):
         cls.folder = tempfile.TemporaryDirectory()
@@ -121,8 +143,10 @@ class ContainerFixture(unittest.TestCase):
             ["/usr/bin/python3", os.path.join(SOURCE_DIR, "docker", "seccomp", "allow-io-uring.py"),
              "--output", cls.seccomp], check=True, timeout=PODMAN_TIMEOUT_SECONDS,
         )
-        cls.container = Container(cls.folder.name, cls.credentials, cls.seccomp,
-                                  f"svidgate-test-{os.getpid()}-{cls.__name__.lower()}")
+        volumes = cls.prepare()
+        cls.container = Container(cls.folder.name, cls.seccomp,
+                                  f"svidgate-test-{os.getpid()}-{cls.__name__.lower()}",
+                                  cls.serve_args, volumes)
 
     @classmethod
     def tearDownClass(cls):
@@ -180,6 +204,77 @@ class ServingTest(ContainerFixture):
                 found = podman("run", "--rm", "--entrypoint", "/bin/sh", IMAGE, "-c",
                                f"command -v {tool}", check=False)
                 self.assertNotEqual(found.returncode, 0, f"{tool} is in the runtime image")
+
+
+class ConfigFileTest(ContainerFixture):
+    """A container that takes every setting from a mounted svidgate.conf."""
+
+    serve_args = ("serve", "--config", CONTAINER_CONFIG)
+    admitted = f"allow = * {SPIFFE_ID}\n"
+    excluded = f"allow = * spiffe://{TRUST_DOMAIN}/someone-else\n"
+
+    @classmethod
+    def prepare(cls):
+        # The folder is mounted, not the file, because a bind mount of one
+        # file keeps the old inode when a rename replaces the file.
+        cls.config_folder = os.path.join(cls.folder.name, "config")
+        os.mkdir(cls.config_folder)
+        os.chmod(cls.config_folder, 0o755)
+        cls.write_config(cls.admitted)
+        return (f"{cls.config_folder}:{os.path.dirname(CONTAINER_CONFIG)}:ro",)
+
+    @classmethod
+    def write_config(cls, policy):
+        """Replace svidgate.conf by a rename, as editors and the kubelet do."""
+        text = (f"listen = 0.0.0.0:{CONTAINER_PORT}\n"
+                "workers = 2\n"
+                f"bundle = {TRUST_DOMAIN}=/etc/svidgate/bundles/bundle.json\n"
+                "state-dir = /var/lib/svidgate\n"
+                f"audience = {AUDIENCE}\n" + policy)
+        path = os.path.join(cls.config_folder, os.path.basename(CONTAINER_CONFIG))
+        with open(path + ".new", "w", encoding="utf-8") as config:
+            config.write(text)
+        os.chmod(path + ".new", 0o644)
+        os.replace(path + ".new", path)
+
+    def verify(self):
+        body = json.dumps({"token": self.credentials.token()}).encode()
+        return http(self.container.port, "/v1/jwt-svid/verify", body)
+
+    def reload(self, send):
+        """Call `send` to deliver SIGHUP and wait for the "configuration reloaded" line."""
+        seen = self.container.logs().count('msg="configuration reloaded"')
+        send()
+        deadline = time.monotonic() + LOG_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if self.container.logs().count('msg="configuration reloaded"') > seen:
+                return
+            time.sleep(0.1)
+        self.fail(f"no configuration reloaded line after SIGHUP:\n{self.container.logs()}")
+
+    def test_config_file_serves(self):
+        status, result = self.verify()
+        self.assertEqual(status, 200)
+        self.assertTrue(result["valid"], result)
+        self.assertEqual(result["spiffe_id"], SPIFFE_ID)
+        self.assertEqual(http(self.container.port, "/readyz")[0], 200)
+
+    def test_sighup_applies_allow_rule(self):
+        try:
+            self.write_config(self.excluded)
+            # kubectl exec has only the container's tools, so bash's kill
+            # builtin signals svidgate, which is PID 1.
+            self.reload(lambda: podman("exec", self.container.name, "/bin/bash", "-c",
+                                       "kill -HUP 1"))
+            status, result = self.verify()
+            self.assertEqual(status, 200)
+            self.assertFalse(result["valid"], result)
+            self.assertEqual(result["error"], "policy_denied")
+        finally:
+            self.write_config(self.admitted)
+            self.reload(lambda: podman("kill", "--signal", "HUP", self.container.name))
+        status, result = self.verify()
+        self.assertTrue(result["valid"], result)
 
 
 class StopTest(ContainerFixture):

@@ -3,13 +3,16 @@
 
 No Docker engine runs on the test machines, so the test checks the
 pieces: compose.yaml passes yamllint, every file it mounts exists or is
-written by the demo's generators, and svidgate's command uses real flags.
-Then it runs the demo's processes on 127.0.0.1 with Debian's nginx: the
-partner-bundle server from demo/partner-bundle.conf, the gateway from
-demo/gateway.conf, and svidgate with the compose command, its host names
-replaced by 127.0.0.1 ports. svidgate must fetch the partner bundle and
-verify both demo tokens, and the gateway must admit a valid token and
-reject a missing or wrong one through /v1/auth.
+written by the demo's generators, and svidgate's command is
+`serve --config` on the mounted demo/config/svidgate.conf, which
+`--check-config` accepts. Then it runs the demo's processes on 127.0.0.1
+with Debian's nginx: the partner-bundle server from
+demo/partner-bundle.conf, the gateway from demo/gateway.conf, and
+svidgate with the compose command and that file. Their host names and
+container paths are replaced by 127.0.0.1 ports and local files. svidgate must fetch
+the partner bundle and verify both demo tokens. Through /v1/auth the
+gateway must admit both, reject a missing or wrong token with 401, and
+deny a valid token that no allow rule admits with 403.
 """
 
 import json
@@ -63,6 +66,33 @@ def http(url, headers=None, body=None):
             return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read().decode()
+
+
+def host_path(service, container_path):
+    """Return the host path that a service's volumes mount at `container_path`."""
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if container_path == target or container_path.startswith(target + "/"):
+            return os.path.join(DOCKER_DIR, source + container_path[len(target):])
+    raise AssertionError(f"no volume of the service mounts {container_path}")
+
+
+def local_config(command, replacements, folder):
+    """Copy the command's config file into `folder` with `replacements` applied.
+
+    Returns the command with the copy in place of the mounted file.
+    """
+    command = list(command)
+    index = command.index("--config") + 1
+    service = load_compose()["services"]["svidgate"]
+    with open(host_path(service, command[index]), encoding="utf-8") as config:
+        text = config.read()
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    command[index] = os.path.join(folder, "svidgate.conf")
+    with open(command[index], "w", encoding="utf-8") as copy:
+        copy.write(text)
+    return command
 
 
 def generate(folder):
@@ -123,6 +153,29 @@ class ComposeFileTest(unittest.TestCase):
             rules = json.load(profile)["syscalls"]
         self.assertIn({"names": ["io_uring_setup", "io_uring_enter", "io_uring_register"],
                        "action": "SCMP_ACT_ALLOW"}, rules)
+
+    def test_command_only_names_config(self):
+        command = self.compose["services"]["svidgate"]["command"]
+        flags = [arg for arg in command if arg.startswith("--")]
+        self.assertEqual(flags, ["--config"], "settings belong in demo/config/svidgate.conf")
+
+    def test_config_is_mounted(self):
+        service = self.compose["services"]["svidgate"]
+        command = service["command"]
+        path = host_path(service, command[command.index("--config") + 1])
+        self.assertTrue(os.path.isfile(path), path)
+
+    def test_config_passes_check(self):
+        state = os.path.join(self.folder.name, "check-state")
+        os.makedirs(state, exist_ok=True)
+        command = local_config(self.compose["services"]["svidgate"]["command"],
+                               {"/var/lib/svidgate": state,
+                                "/etc/svidgate/demo-ca.pem": os.path.join(self.out, "ca.pem")},
+                               self.folder.name)
+        completed = subprocess.run([BINARY, *command, "--check-config"], capture_output=True,
+                                   text=True, timeout=30)
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+        self.assertIn("the configuration is valid", completed.stdout)
 
     def test_command_uses_real_flags(self):
         command = self.compose["services"]["svidgate"]["command"]
@@ -215,7 +268,6 @@ class DemoFlowTest(unittest.TestCase):
         cls.ports = ports
         cls.nginx = Nginx(cls.folder.name, cls.out, ports)
 
-        command = list(load_compose()["services"]["svidgate"]["command"])
         state = os.path.join(cls.folder.name, "state")
         os.mkdir(state)
         replacements = {
@@ -225,10 +277,8 @@ class DemoFlowTest(unittest.TestCase):
             "https://partner-bundle:8443": f"https://localhost:{ports['partner']}",
             "/var/lib/svidgate": state,
         }
-        for i, arg in enumerate(command):
-            for old, new in replacements.items():
-                arg = arg.replace(old, new)
-            command[i] = arg
+        command = local_config(load_compose()["services"]["svidgate"]["command"], replacements,
+                               cls.folder.name)
         try:
             cls.server = ArgvServer([BINARY, *command])
         except BaseException:
@@ -280,6 +330,11 @@ class DemoFlowTest(unittest.TestCase):
         self.assertFalse(result["valid"])
         self.assertEqual(result["error"], "audience_mismatch")
 
+    def test_unlisted_id_policy_denied(self):
+        result = self.verify("not-allowed.jwt")
+        self.assertFalse(result["valid"])
+        self.assertEqual(result["error"], "policy_denied")
+
     def gateway(self, token=None):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return http(f"http://127.0.0.1:{self.ports['gateway']}/", headers)
@@ -296,6 +351,18 @@ class DemoFlowTest(unittest.TestCase):
         status, _, body = self.gateway(self.token("example.jwt"))
         self.assertEqual(status, 200, body)
         self.assertEqual(body, "hello, spiffe://example.org/frontend\n")
+
+    def test_gateway_admits_federated_token(self):
+        self.skip_without_forward_auth()
+        status, _, body = self.gateway(self.token("partner.jwt"))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, "hello, spiffe://partner.test/batch\n")
+
+    def test_gateway_denies_unlisted_id(self):
+        self.skip_without_forward_auth()
+        status, headers, _ = self.gateway(self.token("not-allowed.jwt"))
+        self.assertEqual(status, 403)
+        self.assertEqual(headers.get("X-Svid-Error"), "policy_denied")
 
     def test_gateway_rejects_missing_token(self):
         self.skip_without_forward_auth()

@@ -3,9 +3,13 @@
 
 systemd-analyze verify must accept the unit without a warning once its
 ExecStart names the built binary. The unit must use Type=notify with a
-watchdog long enough for the workers' one-second loop tick, pass only
-flags that `svidgate serve --help` lists, keep its state directory where
---state-dir points, and carry the hardening directives.
+watchdog long enough for the workers' one-second loop tick, run
+`serve --config` on a file in its ConfigurationDirectory, and carry the
+hardening directives. The sample docker/systemd/svidgate.conf must pass
+--check-config and keep its state directory in the unit's
+StateDirectory. The unit's ExecReload commands, run against a server
+started with that file, must send SIGHUP for a valid file and fail
+without sending it for an invalid one.
 """
 
 import os
@@ -15,7 +19,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "net"))
+from test_server_blackbox import TRUST_DOMAIN, Credentials  # noqa: E402
+from test_k8s_manifests import ArgvServer  # noqa: E402
 
 SOURCE_DIR = os.environ.get(
     "SVIDGATE_SOURCE_DIR",
@@ -23,7 +34,10 @@ SOURCE_DIR = os.environ.get(
 )
 BINARY = os.environ.get("SVIDGATE_BIN") or os.path.join(SOURCE_DIR, "build", "svidgate")
 UNIT = os.path.join(SOURCE_DIR, "docker", "systemd", "svidgate.service")
+SAMPLE_CONFIG = os.path.join(SOURCE_DIR, "docker", "systemd", "svidgate.conf")
 INSTALLED_BINARY = "/usr/local/bin/svidgate"
+INSTALLED_CONFIG = "/etc/svidgate/svidgate.conf"
+LOG_WAIT_SECONDS = 10
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # A worker's loop turns at least once a second (its tick), and pings go
 # out every WatchdogSec/2 only after every worker turned, so WatchdogSec
@@ -43,18 +57,58 @@ HARDENING = {
 }
 
 
-def read_unit():
-    """Return {key: value} of the unit, with continuation lines joined."""
+def read_unit_entries():
+    """Return the (key, value) pairs of the unit in order, with continuation lines joined."""
     with open(UNIT, encoding="utf-8") as unit:
         text = unit.read().replace("\\\n", " ")
-    settings = {}
+    entries = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(("#", "[")):
             continue
         key, value = line.split("=", 1)
-        settings[key] = value
-    return settings
+        entries.append((key, value))
+    return entries
+
+
+def read_unit():
+    """Return {key: value} of the unit, where a key given twice keeps its last value."""
+    return dict(read_unit_entries())
+
+
+def read_sample_config():
+    """Return {key: [values]} of docker/systemd/svidgate.conf."""
+    values = {}
+    with open(SAMPLE_CONFIG, encoding="utf-8") as config:
+        for line in config:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, value = line.split("=", 1)
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def write_local_config(folder, credentials, extra=""):
+    """Write the sample config for a run on 127.0.0.1 with a minted bundle, and return its path."""
+    state = os.path.join(folder, "state")
+    os.makedirs(state, exist_ok=True)
+    replacements = {
+        "listen": "127.0.0.1:0",
+        "bundle": f"{TRUST_DOMAIN}={credentials.bundle_path}",
+        "state-dir": state,
+    }
+    lines = []
+    with open(SAMPLE_CONFIG, encoding="utf-8") as config:
+        for line in config:
+            key = line.split("=", 1)[0].strip()
+            if "=" in line and not line.startswith("#") and key in replacements:
+                line = f"{key} = {replacements[key]}\n"
+            lines.append(line)
+    path = os.path.join(folder, "svidgate.conf")
+    with open(path, "w", encoding="utf-8") as target:
+        target.write("".join(lines) + extra)
+    return path
 
 
 def seconds(value):
@@ -74,7 +128,18 @@ class SystemdUnitTest(unittest.TestCase):
         self.assertEqual(self.unit["NotifyAccess"], "main")
         self.assertGreaterEqual(seconds(self.unit["WatchdogSec"]), WATCHDOG_MIN_SECONDS)
         self.assertEqual(self.unit["KillSignal"], "SIGTERM")
-        self.assertIn("-HUP", self.unit["ExecReload"])
+
+    def test_reload_checks_then_signals(self):
+        reloads = [value for key, value in read_unit_entries() if key == "ExecReload"]
+        self.assertEqual(len(reloads), 2, reloads)
+        self.assertEqual(shlex.split(reloads[0]),
+                         [*self.exec_start, "--check-config"])
+        self.assertEqual(reloads[1], "/bin/kill -HUP $MAINPID")
+
+    def test_exec_start_reads_config(self):
+        self.assertEqual(self.exec_start, [INSTALLED_BINARY, "serve", "--config", INSTALLED_CONFIG])
+        self.assertEqual(os.path.dirname(INSTALLED_CONFIG),
+                         f"/etc/{self.unit['ConfigurationDirectory']}")
 
     def test_exec_start_uses_real_flags(self):
         self.assertEqual(self.exec_start[:2], [INSTALLED_BINARY, "serve"])
@@ -86,8 +151,68 @@ class SystemdUnitTest(unittest.TestCase):
                 self.assertIn(flag, known)
 
     def test_state_directory_matches(self):
-        index = self.exec_start.index("--state-dir")
-        self.assertEqual(self.exec_start[index + 1], f"/var/lib/{self.unit['StateDirectory']}")
+        self.assertEqual(read_sample_config()["state-dir"],
+                         [f"/var/lib/{self.unit['StateDirectory']}"])
+
+    def test_sample_config_listens_on_loopback(self):
+        self.assertEqual(read_sample_config()["listen"], ["127.0.0.1:8080"])
+
+    def test_sample_config_passes_check(self):
+        with tempfile.TemporaryDirectory() as folder:
+            config = write_local_config(folder, Credentials(folder))
+            completed = subprocess.run([BINARY, "serve", "--config", config, "--check-config"],
+                                       capture_output=True, text=True, timeout=30)
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+
+    def run_exec_reload(self, pid, config):
+        """Run the unit's ExecReload commands as systemd does, and return their exit statuses.
+
+        systemd runs them in order and stops at the first that fails.
+        """
+        statuses = []
+        for key, value in read_unit_entries():
+            if key != "ExecReload":
+                continue
+            command = value.replace("$MAINPID", str(pid)).replace(INSTALLED_CONFIG, config)
+            command = command.replace(INSTALLED_BINARY, os.path.abspath(BINARY))
+            completed = subprocess.run(shlex.split(command), capture_output=True, text=True,
+                                       timeout=30)
+            statuses.append(completed.returncode)
+            if completed.returncode != 0:
+                break
+        return statuses
+
+    def wait_for_log(self, server, seen, message):
+        deadline = time.monotonic() + LOG_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if any(f'msg="{message}"' in line for line in server.log[seen:]):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def test_exec_reload_on_running_server(self):
+        with tempfile.TemporaryDirectory() as folder:
+            credentials = Credentials(folder)
+            config = write_local_config(folder, credentials)
+            server = ArgvServer([BINARY, "serve", "--config", config])
+            try:
+                seen = len(server.log)
+                write_local_config(folder, credentials, "leeway = 10\n")
+                self.assertEqual(self.run_exec_reload(server.process.pid, config), [0, 0])
+                self.assertTrue(self.wait_for_log(server, seen, "configuration reloaded"),
+                                server.log_text())
+
+                seen = len(server.log)
+                write_local_config(folder, credentials, "leeway = ten\n")
+                statuses = self.run_exec_reload(server.process.pid, config)
+                self.assertEqual(len(statuses), 1, "SIGHUP was sent for an invalid file")
+                self.assertNotEqual(statuses[0], 0)
+                self.assertEqual(server.process.poll(), None)
+            finally:
+                status, _ = server.stop()
+            self.assertEqual(status, 0, server.log_text())
+            self.assertFalse(any("configuration reload" in line for line in server.log[seen:]),
+                             server.log_text())
 
     def test_hardening_directives(self):
         for key, value in HARDENING.items():
