@@ -78,7 +78,8 @@ static const char serve_usage[] =
     "                       a repeatable flag the file's whole list of that key.\n"
     "                       SIGHUP reads FILE again and applies allow, policy-mode,\n"
     "                       audience and leeway; other keys need a restart\n"
-    "  --check-config       check the options and FILE, then exit (0 when valid)\n"
+    "  --check-config       check the options, FILE and the bundle files, then exit\n"
+    "                       (0 when valid); federated bundles are not fetched\n"
     "\n"
     "GET /readyz returns 200 once every trust domain has a bundle and no federated\n"
     "one is stale (no accepted fetch for 3 refresh intervals, at least 15 minutes),\n"
@@ -639,6 +640,31 @@ static int run_server(struct serve_config *config, struct reload_context *reload
     return 1;
 }
 
+/*
+ * --check-config: loads every bundle file as start-up would, so that a
+ * missing or invalid bundle fails the check and not the next start.
+ * Federated trust domains are not fetched.
+ */
+static int check_bundles(const struct serve_config *config)
+{
+    struct sg_trust_publisher publisher;
+    struct sg_status status;
+    bool loaded = sg_trust_publisher_init_federated(&publisher, config->bundles.files,
+                                                    config->bundles.count, config->federations,
+                                                    config->federation_count, 1,
+                                                    &status) == SG_OK;
+
+    sg_trust_publisher_destroy(&publisher);
+    if (!loaded) {
+        fprintf(stderr, "svidgate: %s\n", status.message);
+        return SG_EXIT_USAGE;
+    }
+    printf("svidgate: the configuration is valid%s%s\n",
+           config->config_path != NULL ? ": " : "",
+           config->config_path != NULL ? config->config_path : "");
+    return SG_EXIT_OK;
+}
+
 int sg_cmd_serve(int argc, char **argv)
 {
     struct serve_config config = { 0 };
@@ -654,10 +680,7 @@ int sg_cmd_serve(int argc, char **argv)
     if (status >= 0)
         goto done;
     if (config.check_config) {
-        printf("svidgate: the configuration is valid%s%s\n",
-               config.config_path != NULL ? ": " : "",
-               config.config_path != NULL ? config.config_path : "");
-        status = SG_EXIT_OK;
+        status = check_bundles(&config);
         goto done;
     }
 

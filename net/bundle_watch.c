@@ -67,6 +67,26 @@ static bool add_folder_watch(int fd, const char *path, char *message, size_t mes
     return ok;
 }
 
+/*
+ * Adds the watches of every bundle file again before a reload. A symbolic
+ * link can point into a new folder since the last time (the kubelet swaps
+ * a ConfigMap volume's ..data link to a new timestamped folder and deletes
+ * the old one, whose watch the kernel then drops), and without a watch on
+ * the new folder the next change would raise no event. A folder that is
+ * missing for the moment is logged, and the reload still runs.
+ */
+static void rewatch(struct sg_bundle_watch *watch)
+{
+    for (size_t i = 0; i < watch->publisher->file_count; i++) {
+        char message[SG_MESSAGE_MAX], escaped[2 * SG_MESSAGE_MAX];
+
+        if (!add_folder_watch(watch->inotify_fd, watch->publisher->files[i].path, message,
+                              sizeof(message)))
+            sg_log(SG_LOG_WARN, "watching a bundle folder failed", "error=\"%s\"",
+                   sg_log_escape(message, escaped, sizeof(escaped)));
+    }
+}
+
 /* Reads and discards the pending inotify events; false when the fd failed. */
 static bool drain_events(int fd)
 {
@@ -132,6 +152,7 @@ static void *watch_thread(void *argument)
         }
         if (!wait_for_quiet(watch))
             return NULL;
+        rewatch(watch);
         (void)sg_trust_publisher_reload(watch->publisher, "file_changed");
     }
 }

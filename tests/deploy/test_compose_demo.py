@@ -170,6 +170,7 @@ class ComposeFileTest(unittest.TestCase):
         os.makedirs(state, exist_ok=True)
         command = local_config(self.compose["services"]["svidgate"]["command"],
                                {"/var/lib/svidgate": state,
+                                "/etc/svidgate/bundles": os.path.join(self.out, "bundles"),
                                 "/etc/svidgate/demo-ca.pem": os.path.join(self.out, "ca.pem")},
                                self.folder.name)
         completed = subprocess.run([BINARY, *command, "--check-config"], capture_output=True,

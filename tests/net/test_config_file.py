@@ -64,6 +64,19 @@ class ConfigFileTest(unittest.TestCase):
         self.assertEqual(completed.returncode, 0, completed.stderr)
         self.assertIn("configuration is valid", completed.stdout)
 
+    def test_check_loads_bundle_files(self):
+        missing = os.path.join(self.folder.name, "missing.json")
+        completed = self.check(f"bundle = {TRUST_DOMAIN}={missing}\n")
+        self.assertEqual(completed.returncode, 2, completed.stderr)
+        self.assertIn(missing, completed.stderr)
+
+        broken = os.path.join(self.folder.name, "broken.json")
+        with open(broken, "w", encoding="utf-8") as file:
+            file.write('{"keys": [')
+        completed = self.check(f"bundle = {TRUST_DOMAIN}={broken}\n")
+        self.assertEqual(completed.returncode, 2, completed.stderr)
+        self.assertIn(broken, completed.stderr)
+
     def test_unknown_key(self):
         self.assert_error_at(self.bundle_line + "\nlistne = 127.0.0.1:0\n", 3,
                              'unknown key "listne"')
@@ -128,10 +141,14 @@ class ConfigFileTest(unittest.TestCase):
         self.assertIn("at least one --bundle", completed.stderr)
 
     def test_shipped_example_parses(self):
+        # The example's bundle path is an installed one; --check-config
+        # loads bundle files, so the test points it at a bundle of its own.
         example = os.path.join(SOURCE_DIR, "docs", "svidgate.conf.example")
-        completed = subprocess.run([svidgate_binary(), "serve", "--config", example,
-                                    "--check-config"], capture_output=True, timeout=30,
-                                   check=False, text=True)
+        with open(example, encoding="utf-8") as file:
+            text = file.read()
+        installed = "=/etc/svidgate/example.org.bundle.json\n"
+        self.assertIn(installed, text)
+        completed = self.check(text.replace(installed, f"={self.credentials.bundle_path}\n"))
         self.assertEqual(completed.returncode, 0, completed.stderr)
 
     # ---- Override rules, on a running server ---------------------------

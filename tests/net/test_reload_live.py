@@ -20,6 +20,7 @@ import json
 import os
 import queue
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -383,6 +384,42 @@ class ReloadTest(LiveServerCase):
         self.assertIsNone(error_of(verify(self.server.port, token_a)))
 
         replace_file(target, bundle_text([self.key_b], sequence=2))
+        self.wait_for_error(token_a, "unknown_key")
+
+    def test_kubelet_swap_in_sub_folder_reloads(self):
+        # A ConfigMap key placed in a sub-folder (`items` with a path) is
+        # mount/sub -> ..data/sub, and ..data -> a timestamped folder that
+        # every update replaces and deletes. Each update must be seen, not
+        # only the first, although the folder watched at start is gone.
+        mount = os.path.join(self.folder.name, "mount")
+        os.mkdir(mount)
+        generations = []
+
+        def swap(text):
+            name = f"..2026_12_05_00_00_{len(generations):02d}"
+            os.makedirs(os.path.join(mount, name, "sub"))
+            with open(os.path.join(mount, name, "sub", "bundle.json"), "w",
+                      encoding="utf-8") as file:
+                file.write(text)
+            os.symlink(name, os.path.join(mount, "..data_tmp"))
+            os.rename(os.path.join(mount, "..data_tmp"), os.path.join(mount, "..data"))
+            if generations:
+                shutil.rmtree(os.path.join(mount, generations[-1]))
+            generations.append(name)
+
+        swap(bundle_text([self.key_a, self.key_b]))
+        os.symlink(os.path.join("..data", "sub"), os.path.join(mount, "sub"))
+        self.server.stop()
+        self.server = BundleServer(os.path.join(mount, "sub", "bundle.json"))
+        time.sleep(WATCH_START_SECONDS)
+        token_a, token_b = sign_token(self.key_a), sign_token(self.key_b)
+        self.assertIsNone(error_of(verify(self.server.port, token_a)))
+
+        swap(bundle_text([self.key_b], sequence=2))
+        self.wait_for_error(token_a, "unknown_key")
+        swap(bundle_text([self.key_a], sequence=3))
+        self.wait_for_error(token_b, "unknown_key")
+        swap(bundle_text([self.key_b], sequence=4))
         self.wait_for_error(token_a, "unknown_key")
 
     def test_oversized_token_not_cached(self):
