@@ -30,7 +30,7 @@ static const char serve_usage[] =
     "                      [--audience AUD]... [--leeway SECONDS] [--cache-entries N]\n"
     "                      [--stats SECONDS] [--allow 'AUDIENCE [PATH] PATTERN...']...\n"
     "                      [--policy-mode enforce|dry-run] [--config FILE]\n"
-    "                      [--check-config]\n"
+    "                      [--check-config] [--max-connections N]\n"
     "\n"
     "Runs the HTTP verification service until SIGINT or SIGTERM. Logs go to standard\n"
     "error as key=value lines; the \"listening\" line shows the bound address.\n"
@@ -80,6 +80,9 @@ static const char serve_usage[] =
     "                       audience and leeway; other keys need a restart\n"
     "  --check-config       check the options, FILE and the bundle files, then exit\n"
     "                       (0 when valid); federated bundles are not fetched\n"
+    "  --max-connections N  connections each worker serves at once (default and\n"
+    "                       maximum 4096); a connection over it gets 503 with\n"
+    "                       Retry-After and is closed\n"
     "\n"
     "GET /readyz returns 200 once every trust domain has a bundle and no federated\n"
     "one is stale (no accepted fetch for 3 refresh intervals, at least 15 minutes),\n"
@@ -88,6 +91,8 @@ static const char serve_usage[] =
     "Under systemd (Type=notify, NOTIFY_SOCKET set) it sends READY=1 once every worker\n"
     "listens, STOPPING=1 on stop, and WATCHDOG=1 every WATCHDOG_USEC/2 while every\n"
     "worker's loop turns.\n"
+    "SIGINT or SIGTERM stops listening, answers the requests that have arrived and\n"
+    "exits once every connection has closed, or after 10 seconds.\n"
     "Exit status: 0 after SIGINT or SIGTERM, 1 when a worker failed, 2 on a usage,\n"
     "configuration or start-up error.\n";
 
@@ -115,6 +120,11 @@ struct serve_config {
     const char *config_path;
     bool check_config;
     struct sg_config_file file; /* the values of `file` back some fields above */
+    int64_t max_connections;
+    int64_t header_timeout; /* seconds, like the three below */
+    int64_t body_timeout;
+    int64_t idle_timeout;
+    int64_t drain_timeout;
 };
 
 enum {
@@ -136,6 +146,11 @@ enum {
     OPT_POLICY_MODE,
     OPT_CONFIG,
     OPT_CHECK_CONFIG,
+    OPT_MAX_CONNECTIONS,
+    OPT_HTTP_HEADER_TIMEOUT,
+    OPT_HTTP_BODY_TIMEOUT,
+    OPT_HTTP_IDLE_TIMEOUT,
+    OPT_DRAIN_TIMEOUT,
     OPT_END,
 };
 
@@ -148,7 +163,11 @@ enum {
  * without an accepted fetch before GET /readyz reports it as stale
  * (default: SG_FEDERATION_STALE_FACTOR refresh intervals, at least
  * SG_FEDERATION_STALE_MIN). --federate-fetch-timeout sets the limit of
- * one whole fetch in seconds (default SG_FED_TIMEOUT_MS_DEFAULT). */
+ * one whole fetch in seconds (default SG_FED_TIMEOUT_MS_DEFAULT).
+ * --http-header-timeout, --http-body-timeout, --http-idle-timeout and
+ * --drain-timeout set the connection timeouts and the stop's drain time
+ * in seconds (defaults in net/conn.h and net/worker.h), so that tests of
+ * slow clients and of SIGTERM run in seconds. */
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "workers", required_argument, NULL, OPT_WORKERS },
@@ -168,6 +187,11 @@ static const struct option long_options[] = {
     { "policy-mode", required_argument, NULL, OPT_POLICY_MODE },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+    { "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+    { "http-header-timeout", required_argument, NULL, OPT_HTTP_HEADER_TIMEOUT },
+    { "http-body-timeout", required_argument, NULL, OPT_HTTP_BODY_TIMEOUT },
+    { "http-idle-timeout", required_argument, NULL, OPT_HTTP_IDLE_TIMEOUT },
+    { "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -320,6 +344,18 @@ static bool apply_option(struct serve_config *config, int option, const char *va
     case OPT_CHECK_CONFIG:
         config->check_config = true;
         return true;
+    case OPT_MAX_CONNECTIONS:
+        return sg_option_parse_int("--max-connections", value, 1, SG_WORKER_CONNECTIONS_MAX,
+                                   &config->max_connections);
+    case OPT_HTTP_HEADER_TIMEOUT:
+        return sg_option_parse_int("--http-header-timeout", value, 1, 3600,
+                                   &config->header_timeout);
+    case OPT_HTTP_BODY_TIMEOUT:
+        return sg_option_parse_int("--http-body-timeout", value, 1, 3600, &config->body_timeout);
+    case OPT_HTTP_IDLE_TIMEOUT:
+        return sg_option_parse_int("--http-idle-timeout", value, 1, 3600, &config->idle_timeout);
+    case OPT_DRAIN_TIMEOUT:
+        return sg_option_parse_int("--drain-timeout", value, 0, 3600, &config->drain_timeout);
     case ':':
         fprintf(stderr, "svidgate: serve: option %s needs a value\n", word);
         return false;
@@ -419,6 +455,11 @@ static void set_defaults(struct serve_config *config)
     config->refresh_min = SG_FEDERATION_REFRESH_MIN_DEFAULT;
     config->early_refresh_min = SG_FEDERATION_EARLY_REFRESH_MIN_DEFAULT;
     sg_policy_init(&config->policy);
+    config->max_connections = SG_WORKER_CONNECTIONS_MAX;
+    config->header_timeout = SG_CONN_HEADER_TIMEOUT;
+    config->body_timeout = SG_CONN_BODY_TIMEOUT;
+    config->idle_timeout = SG_CONN_IDLE_TIMEOUT;
+    config->drain_timeout = SG_WORKER_DRAIN_TIMEOUT;
 }
 
 /* Checks what no single option can: the options taken together. */
@@ -537,9 +578,11 @@ static void warn_restart_keys(const struct serve_config *running, const struct s
         !same_text(running->state_dir, fresh->state_dir),
         running->stats_interval != fresh->stats_interval,
         !same_trust_sources(running, fresh),
+        running->max_connections != fresh->max_connections,
     };
     static const char *const names[] = {
         "listen", "workers", "cache-entries", "state-dir", "stats", "bundle,federate",
+        "max-connections",
     };
     char keys[128];
     size_t len = 0;
@@ -614,6 +657,15 @@ static int run_server(struct serve_config *config, struct reload_context *reload
         .reload_config = config->config_path != NULL ? reload_config : NULL,
         .reload_arg = reload,
         .federation = &federation,
+        .worker_options = {
+            .timeouts = {
+                .idle = config->idle_timeout,
+                .header = config->header_timeout,
+                .body = config->body_timeout,
+            },
+            .max_connections = (size_t)config->max_connections,
+            .drain_timeout = config->drain_timeout,
+        },
     };
     enum sg_server_result result;
 

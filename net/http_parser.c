@@ -9,11 +9,14 @@
  * arrived: it splits the request line and the header fields into
  * slices, checks every character class, and decides the body length.
  * It runs once more when the body completes in a later receive, because
- * the caller's buffer may have moved in between.
+ * the caller's buffer may have moved in between. A chunked body is read
+ * after the head by net/http_chunked.c.
  */
 #include "net/http_parser.h"
 
 #include <stdint.h>
+
+#include "net/http_parser_internal.h"
 
 /* tchar of RFC 9110, section 5.6.2: the characters of methods and field names. */
 static const bool tchar_table[256] = {
@@ -49,12 +52,17 @@ struct head_facts {
     bool expect_continue;
 };
 
-static enum sg_http_parse_result fail(struct sg_http_error *error, int status,
-                                      const char *message)
+enum sg_http_parse_result sg_http_fail(struct sg_http_error *error, int status,
+                                       const char *message)
 {
     error->status = status;
     error->message = message;
     return SG_HTTP_PARSE_ERROR;
+}
+
+bool sg_http_is_tchar(uint8_t c)
+{
+    return tchar_table[c];
 }
 
 static bool is_token(struct sg_slice s)
@@ -150,6 +158,20 @@ void sg_http_parser_init(struct sg_http_parser *parser)
 
 /* ---- First pass: line framing and the size limits ------------------- */
 
+bool sg_http_find_line_end(struct sg_http_parser *parser, struct sg_slice buf, size_t *lf)
+{
+    size_t from = parser->line_searched > parser->scanned ? parser->line_searched : parser->scanned;
+    struct sg_slice rest = sg_slice_make(buf.ptr + from, buf.len - from);
+    size_t found = sg_slice_find(rest, '\n');
+
+    if (found == rest.len) {
+        parser->line_searched = buf.len;
+        return false;
+    }
+    *lf = from + found;
+    return true;
+}
+
 /* Checks the limits that an unfinished line at the end of `buf` already breaks. */
 static enum sg_http_parse_result check_partial_line(const struct sg_http_parser *parser,
                                                     struct sg_slice buf,
@@ -162,11 +184,11 @@ static enum sg_http_parse_result check_partial_line(const struct sg_http_parser 
         pending--;
 
     if (parser->scanned == parser->start && pending > SG_HTTP_URI_MAX)
-        return fail(error, 414, "the request line is longer than the server accepts");
+        return sg_http_fail(error, 414, "the request line is longer than the server accepts");
 
     /* Every byte so far belongs to the head, which has not ended yet. */
     if (buf.len > SG_HTTP_HEADER_BYTES_MAX)
-        return fail(error, 431, "the request head is larger than the server accepts");
+        return sg_http_fail(error, 431, "the request head is larger than the server accepts");
 
     return SG_HTTP_PARSE_INCOMPLETE;
 }
@@ -180,25 +202,26 @@ static enum sg_http_parse_result scan_head(struct sg_http_parser *parser, struct
                                            size_t *head_end, struct sg_http_error *error)
 {
     while (parser->scanned < buf.len) {
-        struct sg_slice rest = sg_slice_make(buf.ptr + parser->scanned, buf.len - parser->scanned);
-        size_t lf = sg_slice_find(rest, '\n');
-        size_t line_end = parser->scanned + lf + 1;
+        size_t lf;
 
-        if (lf == rest.len)
+        if (!sg_http_find_line_end(parser, buf, &lf))
             break;
 
-        /* RFC 9112, section 2.2: a bare LF as line terminator is rejected here. */
-        if (lf == 0 || rest.ptr[lf - 1] != '\r')
-            return fail(error, 400, "a line of the request head ends in a bare LF instead of CRLF");
+        size_t line_end = lf + 1;
+        size_t line_len = lf - parser->scanned; /* without the LF */
 
-        bool empty = lf == 1;
+        /* RFC 9112, section 2.2: a bare LF as line terminator is rejected here. */
+        if (line_len == 0 || buf.ptr[lf - 1] != '\r')
+            return sg_http_fail(error, 400, "a line of the request head ends in a bare LF instead of CRLF");
+
+        bool empty = line_len == 1;
         bool request_line = parser->scanned == parser->start;
 
-        if (request_line && lf - 1 > SG_HTTP_URI_MAX)
-            return fail(error, 414, "the request line is longer than the server accepts");
+        if (request_line && line_len - 1 > SG_HTTP_URI_MAX)
+            return sg_http_fail(error, 414, "the request line is longer than the server accepts");
 
         if (line_end > SG_HTTP_HEADER_BYTES_MAX)
-            return fail(error, 431, "the request head is larger than the server accepts");
+            return sg_http_fail(error, 431, "the request head is larger than the server accepts");
 
         parser->scanned = line_end;
 
@@ -218,7 +241,7 @@ static enum sg_http_parse_result scan_head(struct sg_http_parser *parser, struct
 
         parser->header_lines++;
         if (parser->header_lines > SG_HTTP_HEADER_COUNT_MAX)
-            return fail(error, 431, "the request has more header fields than the server accepts");
+            return sg_http_fail(error, 431, "the request has more header fields than the server accepts");
     }
 
     return check_partial_line(parser, buf, error);
@@ -243,17 +266,17 @@ static enum sg_http_parse_result parse_version(struct sg_slice version, int *min
     size_t prefix_len = sizeof(prefix) - 1;
 
     if (version.len != prefix_len + 3 || memcmp(version.ptr, prefix, prefix_len) != 0)
-        return fail(error, 400, "the request line does not end in an HTTP version");
+        return sg_http_fail(error, 400, "the request line does not end in an HTTP version");
 
     uint8_t major_digit = version.ptr[prefix_len];
     uint8_t dot = version.ptr[prefix_len + 1];
     uint8_t minor_digit = version.ptr[prefix_len + 2];
 
     if (major_digit < '0' || major_digit > '9' || dot != '.' || minor_digit < '0' || minor_digit > '9')
-        return fail(error, 400, "the request line does not end in an HTTP version");
+        return sg_http_fail(error, 400, "the request line does not end in an HTTP version");
 
     if (major_digit != '1')
-        return fail(error, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+        return sg_http_fail(error, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
 
     /* RFC 9110, section 2.5: a later 1.x minor version is served as HTTP/1.1. */
     *minor = minor_digit == '0' ? 0 : 1;
@@ -268,42 +291,56 @@ static enum sg_http_parse_result parse_request_line(struct sg_slice line,
     struct sg_cursor cursor = sg_cursor_make(line);
 
     if (!sg_cursor_read_until(&cursor, ' ', &request->method) || !is_token(request->method))
-        return fail(error, 400, "the request method is missing or not a token");
+        return sg_http_fail(error, 400, "the request method is missing or not a token");
 
     if (!sg_cursor_read_until(&cursor, ' ', &request->target) || !is_target(request->target))
-        return fail(error, 400, "the request target is missing or contains invalid characters");
+        return sg_http_fail(error, 400, "the request target is missing or contains invalid characters");
 
     return parse_version(sg_cursor_rest(&cursor), &request->version_minor, error);
 }
 
-/* field-line = field-name ":" OWS field-value OWS (RFC 9112, section 5). */
-static enum sg_http_parse_result parse_header_line(struct sg_slice line,
-                                                   struct sg_http_request *request,
+enum sg_http_parse_result sg_http_split_field_line(struct sg_slice line, struct sg_slice *name_out,
+                                                   struct sg_slice *value_out,
                                                    struct sg_http_error *error)
 {
     /* RFC 9112, section 5.2: obsolete line folding is rejected with 400. */
     if (is_ows(line.ptr[0]))
-        return fail(error, 400, "obsolete line folding is not accepted");
+        return sg_http_fail(error, 400, "obsolete line folding is not accepted");
 
     size_t colon = sg_slice_find(line, ':');
     if (colon == line.len)
-        return fail(error, 400, "a header field line has no colon");
+        return sg_http_fail(error, 400, "a header field line has no colon");
 
     struct sg_slice name = sg_slice_make(line.ptr, colon);
 
     /* RFC 9112, section 5.1: whitespace before the colon is rejected with 400. */
     if (name.len > 0 && is_ows(name.ptr[name.len - 1]))
-        return fail(error, 400, "a header field name is followed by whitespace before the colon");
+        return sg_http_fail(error, 400, "a header field name is followed by whitespace before the colon");
 
     if (!is_token(name))
-        return fail(error, 400, "a header field name is empty or not a token");
+        return sg_http_fail(error, 400, "a header field name is empty or not a token");
 
     struct sg_slice value = trim_ows(sg_slice_make(line.ptr + colon + 1, line.len - colon - 1));
     if (!is_field_value(value))
-        return fail(error, 400, "a header field value contains a control character");
+        return sg_http_fail(error, 400, "a header field value contains a control character");
+
+    *name_out = name;
+    *value_out = value;
+    return SG_HTTP_PARSE_COMPLETE;
+}
+
+static enum sg_http_parse_result parse_header_line(struct sg_slice line,
+                                                   struct sg_http_request *request,
+                                                   struct sg_http_error *error)
+{
+    struct sg_slice name;
+    struct sg_slice value;
+
+    if (sg_http_split_field_line(line, &name, &value, error) == SG_HTTP_PARSE_ERROR)
+        return SG_HTTP_PARSE_ERROR;
 
     if (request->header_count == SG_HTTP_HEADER_COUNT_MAX)
-        return fail(error, 431, "the request has more header fields than the server accepts");
+        return sg_http_fail(error, 431, "the request has more header fields than the server accepts");
 
     request->headers[request->header_count].name = name;
     request->headers[request->header_count].value = value;
@@ -323,12 +360,12 @@ static enum sg_http_parse_result read_content_length(struct sg_slice value, stru
 
     facts->content_length_count++;
     if (value.len == 0)
-        return fail(error, 400, "Content-Length is not a decimal number");
+        return sg_http_fail(error, 400, "Content-Length is not a decimal number");
 
     for (size_t i = 0; i < value.len; i++) {
         uint8_t c = value.ptr[i];
         if (c < '0' || c > '9')
-            return fail(error, 400, "Content-Length is not a decimal number");
+            return sg_http_fail(error, 400, "Content-Length is not a decimal number");
         if (length <= SG_BATCH_BODY_MAX)
             length = length * 10 + (size_t)(c - '0');
     }
@@ -399,25 +436,27 @@ static enum sg_http_parse_result collect_facts(const struct sg_http_request *req
     return SG_HTTP_PARSE_COMPLETE;
 }
 
-/* RFC 9112, section 6.1: the rules for a request with Transfer-Encoding. */
-static enum sg_http_parse_result reject_transfer_encoding(const struct sg_http_request *request,
+/*
+ * RFC 9112, section 6.1: the rules for a request with Transfer-Encoding.
+ * The one coding accepted is a single "chunked".
+ */
+static enum sg_http_parse_result check_transfer_encoding(const struct sg_http_request *request,
                                                           const struct head_facts *facts,
                                                           struct sg_http_error *error)
 {
     if (facts->content_length_count > 0)
-        return fail(error, 400, "Content-Length and Transfer-Encoding must not both be present");
+        return sg_http_fail(error, 400, "Content-Length and Transfer-Encoding must not both be present");
 
     if (request->version_minor == 0)
-        return fail(error, 400, "an HTTP/1.0 request must not carry Transfer-Encoding");
+        return sg_http_fail(error, 400, "an HTTP/1.0 request must not carry Transfer-Encoding");
 
     if (!facts->last_coding_chunked || facts->chunked_count > 1)
-        return fail(error, 400, "the final transfer coding must be chunked, applied once");
+        return sg_http_fail(error, 400, "the final transfer coding must be chunked, applied once");
 
     if (facts->other_coding)
-        return fail(error, 501, "the only transfer coding the server understands is chunked");
+        return sg_http_fail(error, 501, "the only transfer coding the server understands is chunked");
 
-    /* NOTE: chunked request bodies are not decoded yet; clients must send Content-Length. */
-    return fail(error, 411, "chunked request bodies are not supported; send Content-Length");
+    return SG_HTTP_PARSE_COMPLETE;
 }
 
 static bool method_requires_length(struct sg_slice method)
@@ -434,19 +473,23 @@ static enum sg_http_parse_result apply_facts(struct sg_http_parser *parser,
 {
     /* RFC 9112, section 3.2: an HTTP/1.1 request carries exactly one Host. */
     if (facts->host_count > 1 || (request->version_minor == 1 && facts->host_count == 0))
-        return fail(error, 400, "an HTTP/1.1 request must carry exactly one Host header");
+        return sg_http_fail(error, 400, "an HTTP/1.1 request must carry exactly one Host header");
 
     if (facts->content_length_count > 1)
-        return fail(error, 400, "Content-Length must not be given more than once");
+        return sg_http_fail(error, 400, "Content-Length must not be given more than once");
 
-    if (facts->transfer_encoding_count > 0)
-        return reject_transfer_encoding(request, facts, error);
-
-    if (facts->content_length > body_limit(request))
-        return fail(error, 413, "the request body is larger than the server accepts");
-
-    if (facts->content_length_count == 0 && method_requires_length(request->method))
-        return fail(error, 411, "a request with this method must carry Content-Length");
+    parser->body_max = body_limit(request);
+    if (facts->transfer_encoding_count > 0) {
+        if (check_transfer_encoding(request, facts, error) == SG_HTTP_PARSE_ERROR)
+            return SG_HTTP_PARSE_ERROR;
+        parser->chunked = true;
+        parser->chunk_step = SG_HTTP_CHUNK_SIZE;
+    } else if (facts->content_length > parser->body_max) {
+        return sg_http_fail(error, 413, "the request body is larger than the server accepts");
+    } else if (facts->content_length_count == 0 && method_requires_length(request->method)) {
+        return sg_http_fail(error, 411,
+                            "a request with this method must carry Content-Length or a chunked body");
+    }
 
     parser->body_size = facts->content_length;
 
@@ -485,11 +528,14 @@ static enum sg_http_parse_result parse_head(struct sg_http_parser *parser, struc
     return apply_facts(parser, request, &facts, error);
 }
 
-enum sg_http_parse_result sg_http_parse_request(struct sg_http_parser *parser, struct sg_slice buf,
-                                                struct sg_http_request *request,
+enum sg_http_parse_result sg_http_parse_request(struct sg_http_parser *parser, uint8_t *bytes,
+                                                size_t len, struct sg_http_request *request,
                                                 struct sg_http_error *error)
 {
+    struct sg_slice buf = sg_slice_make(bytes, len);
     bool parsed_now = false;
+    size_t request_size;
+    size_t body_len;
 
     if (parser->head_size == 0) {
         size_t head_end = 0;
@@ -504,22 +550,34 @@ enum sg_http_parse_result sg_http_parse_request(struct sg_http_parser *parser, s
         parsed_now = true;
     }
 
-    if (buf.len - parser->head_size < parser->body_size)
-        return SG_HTTP_PARSE_INCOMPLETE;
+    if (parser->chunked) {
+        enum sg_http_parse_result result = sg_http_chunked_decode(parser, bytes, len, error);
+        if (result != SG_HTTP_PARSE_COMPLETE)
+            return result;
+        request_size = parser->scanned;
+        body_len = parser->decoded;
+    } else {
+        if (len - parser->head_size < parser->body_size)
+            return SG_HTTP_PARSE_INCOMPLETE;
+        request_size = parser->head_size + parser->body_size;
+        body_len = parser->body_size;
+    }
 
     /* The body completed in a later call: the slices must point into this buffer. */
     if (!parsed_now && parse_head(parser, buf, parser->head_size, request, error) == SG_HTTP_PARSE_ERROR)
         return SG_HTTP_PARSE_ERROR;
 
-    request->body = sg_slice_make(buf.ptr + parser->head_size, parser->body_size);
-    request->size = parser->head_size + parser->body_size;
+    request->body = sg_slice_make(bytes + parser->head_size, body_len);
+    request->size = request_size;
     sg_http_parser_init(parser);
     return SG_HTTP_PARSE_COMPLETE;
 }
 
 bool sg_http_parser_awaits_continue(const struct sg_http_parser *parser)
 {
-    return parser->head_size != 0 && parser->expect_continue && parser->body_size > 0;
+    bool body_expected = parser->chunked || parser->body_size > 0;
+
+    return parser->head_size != 0 && parser->expect_continue && body_expected;
 }
 
 const struct sg_http_header *sg_http_request_find_header(const struct sg_http_request *request,

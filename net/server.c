@@ -3,8 +3,9 @@
  * sets every worker up and starts the worker threads with SIGINT, SIGTERM
  * and SIGHUP blocked. Threads inherit the mask, so only this thread takes
  * those signals, in sigwaitinfo(). SIGHUP reloads the configuration file
- * and the bundles; after SIGINT or SIGTERM it stops the bundle watcher,
- * wakes each worker through its eventfd, joins it and frees it.
+ * and the bundles; after SIGINT or SIGTERM it wakes each worker through
+ * its eventfd, which starts the worker's drain, stops the bundle watcher
+ * and the refresher, then joins each worker and frees it.
  */
 #include "net/server.h"
 
@@ -112,8 +113,8 @@ static bool init_worker(struct server *server, size_t index)
 
     routes.verifier = sg_verifier_new();
     server->initialized++;
-    if (!sg_worker_init(&server->workers[index], index, fd, &routes, server->message,
-                        sizeof(server->message)))
+    if (!sg_worker_init(&server->workers[index], index, fd, &routes, &config->worker_options,
+                        server->message, sizeof(server->message)))
         return false;
 
     if (routes.verifier == NULL) {
@@ -276,17 +277,38 @@ static int wait_for_stop_signal(struct server *server, const sigset_t *signals)
     }
 }
 
-/* Wakes every started worker, joins it and frees every worker set up. */
-static bool stop_workers(struct server *server)
+/* Wakes every started worker, which starts its drain. */
+static void wake_workers(struct server *server)
 {
-    bool failed = false;
-
     for (size_t i = 0; i < server->started; i++)
         sg_worker_wake(&server->workers[i]);
+}
 
+/* Joins every started worker, logs the drain and frees every worker set up. */
+static bool join_workers(struct server *server)
+{
+    struct sg_worker_drain_stats total = { 0 };
+    struct timespec start;
+    struct timespec end;
+    bool failed = false;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
     for (size_t i = 0; i < server->started; i++) {
         pthread_join(server->workers[i].thread, NULL);
         failed |= server->workers[i].failed;
+        total.open_at_start += server->workers[i].drain.open_at_start;
+        total.closed_idle += server->workers[i].drain.closed_idle;
+        total.forced += server->workers[i].drain.forced;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+
+    if (server->started > 0) {
+        long long elapsed_ms = (long long)(end.tv_sec - start.tv_sec) * 1000 +
+                               (end.tv_nsec - start.tv_nsec) / 1000000;
+
+        sg_log(SG_LOG_INFO, "drained",
+               "connections=%zu closed_idle=%zu closed_at_deadline=%zu duration_ms=%lld",
+               total.open_at_start, total.closed_idle, total.forced, elapsed_ms);
     }
 
     for (size_t i = 0; i < server->initialized; i++)
@@ -350,7 +372,9 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
     sg_notify_send(&server->notify, status);
 
     int signo = wait_for_stop_signal(server, stop_signals);
-    sg_log(SG_LOG_INFO, "stopping", "signal=%s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    sg_log(SG_LOG_INFO, "stopping", "signal=%s drain_timeout=%lld",
+           signo == SIGINT ? "SIGINT" : "SIGTERM",
+           (long long)server->config->worker_options.drain_timeout);
     sg_notify_send(&server->notify, "STOPPING=1\nSTATUS=stopping");
     return SG_SERVER_STOPPED;
 }
@@ -389,11 +413,14 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
     sg_notify_open(&server.notify, config->workers);
     result = serve(&server, &stop_signals);
 
-    /* The watcher and the refresher may be waiting for a grace period,
-     * which needs the workers running, so they stop first. */
+    /* The workers stop listening first, so that no connection is accepted
+     * while the rest stops. The watcher and the refresher may be waiting
+     * for a grace period, which needs the workers running, so they stop
+     * while the workers drain and before they are joined. */
+    wake_workers(&server);
     sg_bundle_watch_stop(&server.watch);
     sg_federation_refresh_stop(&server.refresh);
-    if (!stop_workers(&server) && result == SG_SERVER_STOPPED)
+    if (!join_workers(&server) && result == SG_SERVER_STOPPED)
         result = SG_SERVER_WORKER_FAILED;
     sg_federation_wake_destroy(&server.wake); /* workers may use it until they stop */
     sg_batch_hub_destroy(&server.batch);         /* after the connections that hold jobs */

@@ -15,6 +15,7 @@
 #include "net/live_config.h"
 #include "net/trust_publisher.h"
 #include "net/verdict_cache.h"
+#include "net/worker.h"
 
 /* Upper bound of --workers. */
 #define SG_SERVER_WORKERS_MAX 1024
@@ -47,6 +48,9 @@ struct sg_server_config {
     /* Schedule, fetch limits and state directory of the federation
      * refresher, which runs while the publisher has federated trust domains. */
     const struct sg_federation_refresh_config *federation;
+
+    /* Each worker's timeouts, connection cap and drain time. */
+    struct sg_worker_options worker_options;
 };
 
 enum sg_server_result {
@@ -60,8 +64,10 @@ enum sg_server_result {
  * `level=info msg="listening" addr=HOST:PORT workers=N` with the bound
  * address, and serves until SIGINT or SIGTERM. SIGHUP reloads the
  * configuration through config->reload_config, then the bundles; any
- * change in the folders of the bundle files reloads the bundles. Then each worker leaves
- * its loop, and every socket, ring and buffer is freed before returning.
+ * change in the folders of the bundle files reloads the bundles. A stop
+ * signal makes every worker drain (see sg_worker_run()); once all have
+ * left their loops, every socket, ring and buffer is freed before
+ * returning.
  * The calling thread's signal mask is restored on return.
  */
 enum sg_server_result sg_server_run(const struct sg_server_config *config);

@@ -35,6 +35,7 @@
 #include "net/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -85,7 +86,7 @@ static struct sg_conn *find_conn(struct sg_worker *worker, uint64_t user_data)
     uint32_t generation = (uint32_t)(user_data >> 32) & GENERATION_MASK;
     struct sg_conn *conn;
 
-    if (slot >= SG_WORKER_CONNECTIONS_MAX)
+    if (slot >= worker->slot_count)
         return NULL;
     conn = &worker->conns[slot];
     if (conn->state == SG_CONN_FREE || (conn->generation & GENERATION_MASK) != generation)
@@ -232,15 +233,27 @@ static void release_if_idle(struct sg_worker *worker, uint32_t slot)
         return;
     if (worker->routes.worker_metrics != NULL)
         sg_metric_add(&worker->routes.worker_metrics->connections_open, (uint64_t)-1);
+    if (!conn->refused)
+        worker->served_count--;
     close(conn->fd);
     sg_conn_release(conn);
     worker->free_slots[worker->free_count++] = slot;
 }
 
+/* Ends an OPEN connection after its last response: FIN, then input is discarded. */
+static void finish_conn(struct sg_worker *worker, uint32_t slot)
+{
+    struct sg_conn *conn = &worker->conns[slot];
+
+    shutdown(conn->fd, SHUT_WR);
+    sg_conn_start_draining(conn, worker->now);
+}
+
 /*
  * Moves a connection forward once its output may be sent: sends what
  * waits, or, when everything is sent, starts draining after the final
- * response or closes a connection whose client has gone.
+ * response, or closes a connection whose client has gone or that has no
+ * request under way while the server stops.
  */
 static void flush(struct sg_worker *worker, uint32_t slot)
 {
@@ -259,25 +272,32 @@ static void flush(struct sg_worker *worker, uint32_t slot)
     if (conn->batch != NULL)
         return;
 
-    if (conn->close_after_send) {
-        shutdown(conn->fd, SHUT_WR);
-        sg_conn_start_draining(conn, worker->now);
-    }
+    if (conn->close_after_send)
+        finish_conn(worker, slot);
 
-    if (conn->peer_closed)
+    /* No input waits unread, so the close sends FIN, not a reset. */
+    if (conn->peer_closed || (conn->stopping && sg_conn_is_idle(conn)))
         close_conn(worker, slot);
 }
 
 /* ---- Completions ---------------------------------------------------- */
 
+/*
+ * Takes a new connection. Over options.max_connections it gets a 503
+ * from a spare slot without its request being read, or, with no spare
+ * slot left, a bare close.
+ */
 static void accept_conn(struct sg_worker *worker, int fd)
 {
     static const int enable = 1;
+    bool over_cap = worker->served_count >= worker->options.max_connections;
+    struct sg_conn *conn;
     uint32_t slot;
+    bool ok = true;
 
     if (worker->free_count == 0) {
         close(fd);
-        worker->connections_refused++;
+        worker->connections_dropped++;
         if (worker->routes.worker_metrics != NULL)
             sg_metric_add(&worker->routes.worker_metrics->connections_refused, 1);
         return;
@@ -288,13 +308,27 @@ static void accept_conn(struct sg_worker *worker, int fd)
         sg_metric_add(&worker->routes.worker_metrics->connections_open, 1);
     }
     slot = worker->free_slots[--worker->free_count];
+    conn = &worker->conns[slot];
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &enable, sizeof(enable));
-    sg_conn_open(&worker->conns[slot], fd, worker->now, &worker->buffer_budget);
 
-    if (!arm_recv(worker, slot)) {
+    if (over_cap) {
+        worker->connections_refused++;
+        if (worker->routes.worker_metrics != NULL)
+            sg_metric_add(&worker->routes.worker_metrics->connections_refused, 1);
+        ok = sg_conn_open_refused(conn, fd, worker->now, &worker->buffer_budget,
+                                  &worker->options.timeouts, &worker->routes.date);
+    } else {
+        worker->served_count++;
+        sg_conn_open(conn, fd, worker->now, &worker->buffer_budget, &worker->options.timeouts);
+        conn->stopping = worker->stopping;
+    }
+
+    if (!ok || !arm_recv(worker, slot)) {
         close_conn(worker, slot);
         release_if_idle(worker, slot);
+        return;
     }
+    flush(worker, slot);
 }
 
 static void on_accept(struct sg_worker *worker, const struct io_uring_cqe *cqe)
@@ -304,7 +338,8 @@ static void on_accept(struct sg_worker *worker, const struct io_uring_cqe *cqe)
 
     if (cqe->res >= 0) {
         accept_conn(worker, cqe->res);
-    } else {
+    } else if (!worker->stopping) {
+        /* While stopping, an error is the end of the listen that stop_listening() caused. */
         worker->accept_errors++;
         worker->last_accept_error = -cqe->res;
     }
@@ -317,13 +352,13 @@ static void on_accept(struct sg_worker *worker, const struct io_uring_cqe *cqe)
         worker->accept_rearm_on_tick = true;
 }
 
-/* Handles what a receive completion brought; `data` is empty unless res > 0. */
-static void handle_received(struct sg_worker *worker, uint32_t slot, int res, struct sg_slice data)
+/* Handles what a receive completion brought; `data` is NULL unless res > 0. */
+static void handle_received(struct sg_worker *worker, uint32_t slot, int res, uint8_t *data)
 {
     struct sg_conn *conn = &worker->conns[slot];
 
     if (res > 0) {
-        if (!sg_conn_receive(conn, &worker->routes, data, worker->now))
+        if (!sg_conn_receive(conn, &worker->routes, data, (size_t)res, worker->now))
             close_conn(worker, slot);
     } else if (res == 0) {
         /* The client closed its side: flush() closes once the responses are sent. */
@@ -346,11 +381,10 @@ static void on_recv(struct sg_worker *worker, const struct io_uring_cqe *cqe)
     uint32_t slot = user_data_slot(user_data);
     bool has_buffer = cqe->flags & IORING_CQE_F_BUFFER;
     uint16_t buffer_id = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-    struct sg_slice data = sg_slice_make(NULL, 0);
+    uint8_t *data = NULL;
 
     if (has_buffer && cqe->res > 0)
-        data = sg_slice_make(worker->buffers + (size_t)buffer_id * SG_RECV_BUFFER_SIZE,
-                             (size_t)cqe->res);
+        data = worker->buffers + (size_t)buffer_id * SG_RECV_BUFFER_SIZE;
 
     if (conn != NULL) {
         if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -381,9 +415,10 @@ static void on_send(struct sg_worker *worker, const struct io_uring_cqe *cqe)
         close_conn(worker, slot);
     } else if (conn->state == SG_CONN_OPEN) {
         /* A short send leaves the rest unsent; flush() sends it next. */
-        sg_conn_mark_sent(conn, (size_t)cqe->res);
+        sg_conn_mark_sent(conn, (size_t)cqe->res, worker->now);
         if (conn->in.len > 0 && !sg_conn_respond_buffered(conn, &worker->routes, worker->now))
             close_conn(worker, slot);
+        sg_conn_update_wait(conn, worker->now);
         flush(worker, slot);
     }
 
@@ -397,32 +432,62 @@ static void log_tick_counters(struct sg_worker *worker)
                (unsigned long long)worker->accept_errors, strerror(worker->last_accept_error));
         worker->accept_errors = 0;
     }
-    if (worker->connections_refused > 0) {
-        sg_log(SG_LOG_WARN, "connection limit reached", "worker=%zu refused=%llu limit=%d",
+    if (worker->connections_refused > 0 || worker->connections_dropped > 0) {
+        sg_log(SG_LOG_WARN, "connection limit reached",
+               "worker=%zu refused_503=%llu closed_without_response=%llu limit=%zu",
                worker->index, (unsigned long long)worker->connections_refused,
-               SG_WORKER_CONNECTIONS_MAX);
+               (unsigned long long)worker->connections_dropped, worker->options.max_connections);
         worker->connections_refused = 0;
+        worker->connections_dropped = 0;
     }
 }
 
-/* Once a second: close connections past their deadline and retry a failed accept. */
-static bool on_tick(struct sg_worker *worker)
+/* Handles a connection past its deadline: a late request gets 408, anything else a close. */
+static void expire_conn(struct sg_worker *worker, uint32_t slot)
 {
-    for (uint32_t slot = 0; slot < SG_WORKER_CONNECTIONS_MAX; slot++) {
-        struct sg_conn *conn = &worker->conns[slot];
-        bool timed = conn->state == SG_CONN_OPEN || conn->state == SG_CONN_DRAINING;
+    struct sg_conn *conn = &worker->conns[slot];
 
-        if (timed && conn->deadline <= worker->now) {
+    if (conn->state == SG_CONN_OPEN && sg_conn_time_out(conn, &worker->routes)) {
+        flush(worker, slot);
+        return;
+    }
+    close_conn(worker, slot);
+    release_if_idle(worker, slot);
+}
+
+/* At the drain deadline: closes every connection that is still open. */
+static void force_close_all(struct sg_worker *worker)
+{
+    for (uint32_t slot = 0; slot < worker->slot_count; slot++) {
+        struct sg_conn *conn = &worker->conns[slot];
+
+        if (conn->state == SG_CONN_OPEN || conn->state == SG_CONN_DRAINING) {
+            worker->drain.forced++;
             close_conn(worker, slot);
             release_if_idle(worker, slot);
         }
+    }
+}
+
+/* Once a second: handle connections past their deadline and retry a failed accept. */
+static bool on_tick(struct sg_worker *worker)
+{
+    if (worker->stopping && worker->now >= worker->drain_deadline)
+        force_close_all(worker);
+
+    for (uint32_t slot = 0; slot < worker->slot_count; slot++) {
+        struct sg_conn *conn = &worker->conns[slot];
+        bool timed = conn->state == SG_CONN_OPEN || conn->state == SG_CONN_DRAINING;
+
+        if (timed && conn->deadline <= worker->now)
+            expire_conn(worker, slot);
     }
 
     log_tick_counters(worker);
     if (worker->index == 0)
         sg_log_flush_suppressed();
 
-    if (worker->accept_rearm_on_tick && !worker->accept_armed) {
+    if (worker->accept_rearm_on_tick && !worker->accept_armed && !worker->stopping) {
         worker->accept_rearm_on_tick = false;
         if (!arm_accept(worker))
             worker->accept_rearm_on_tick = true;
@@ -471,6 +536,53 @@ static bool on_batch_wake(struct sg_worker *worker)
     return arm_batch_wake(worker);
 }
 
+/* ---- Stopping ------------------------------------------------------- */
+
+/*
+ * Accepts the connections already in the backlog, then stops listening.
+ * shutdown(SHUT_RD) on a listening TCP socket stops the listen (Linux
+ * disconnects it), so the kernel refuses new connections at once, while
+ * close() would wait for the accept that io_uring holds.
+ */
+static void stop_listening(struct sg_worker *worker)
+{
+    int flags = fcntl(worker->listen_fd, F_GETFL);
+
+    if (flags >= 0 && fcntl(worker->listen_fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+        for (size_t i = 0; i < worker->slot_count; i++) {
+            int fd = accept4(worker->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+            if (fd < 0)
+                break;
+            accept_conn(worker, fd);
+        }
+    }
+
+    if (shutdown(worker->listen_fd, SHUT_RD) != 0)
+        sg_log(SG_LOG_WARN, "stopping the listening socket failed", "worker=%zu error=\"%s\"",
+               worker->index, strerror(errno));
+}
+
+/* Starts the drain that sg_worker_run() describes. */
+static void start_drain(struct sg_worker *worker)
+{
+    worker->stopping = true;
+    worker->drain_deadline = worker->now + worker->options.drain_timeout;
+    stop_listening(worker);
+
+    for (uint32_t slot = 0; slot < worker->slot_count; slot++) {
+        struct sg_conn *conn = &worker->conns[slot];
+
+        if (conn->state == SG_CONN_FREE)
+            continue;
+        worker->drain.open_at_start++;
+        if (conn->state == SG_CONN_OPEN && sg_conn_stop(conn)) {
+            worker->drain.closed_idle++;
+            flush(worker, slot);
+        }
+    }
+}
+
 /* Handles one completion; false on an error the worker cannot go on after. */
 static bool dispatch(struct sg_worker *worker, const struct io_uring_cqe *cqe)
 {
@@ -487,7 +599,7 @@ static bool dispatch(struct sg_worker *worker, const struct io_uring_cqe *cqe)
     case OP_CANCEL:
         return true;
     case OP_WAKE:
-        worker->stopping = true;
+        start_drain(worker);
         return true;
     case OP_TICK:
         return on_tick(worker);
@@ -549,7 +661,7 @@ static void serve_loop(struct sg_worker *worker)
 {
     bool batch_pending = false;
 
-    while (!worker->stopping) {
+    while (!worker->stopped) {
         int ret;
 
         /* With batch chunks left, only collect completions and come back to them. */
@@ -576,6 +688,11 @@ static void serve_loop(struct sg_worker *worker)
             return;
         }
         batch_pending = work_on_batches(worker);
+
+        /* One tick after the deadline, connections still closing are left to ring teardown. */
+        if (worker->stopping && (worker->free_count == worker->slot_count ||
+                                 worker->now > worker->drain_deadline))
+            worker->stopped = true;
     }
 }
 

@@ -19,8 +19,35 @@
 #include "net/conn.h"
 #include "net/routes.h"
 
-/* Connections one worker serves at once; more are accepted and closed. */
+/*
+ * Connections one worker serves at once (the default and the upper bound
+ * of `serve --max-connections`). A connection over the cap gets a 503
+ * from one of SG_WORKER_REFUSAL_SLOTS spare slots; when those are taken
+ * too, it is closed without a response.
+ */
 #define SG_WORKER_CONNECTIONS_MAX 4096
+#define SG_WORKER_REFUSAL_SLOTS 64
+
+/*
+ * Default seconds a stopping worker waits for its connections to finish
+ * before it closes them: longer than one request at the header and body
+ * timeouts would need, but within the 30 s that Kubernetes allows a pod
+ * between SIGTERM and SIGKILL by default.
+ */
+#define SG_WORKER_DRAIN_TIMEOUT 10
+
+struct sg_worker_options {
+    struct sg_conn_timeouts timeouts;
+    size_t max_connections; /* 1 .. SG_WORKER_CONNECTIONS_MAX */
+    int64_t drain_timeout;  /* seconds */
+};
+
+/* What one worker's stop did, read by the server thread after pthread_join(). */
+struct sg_worker_drain_stats {
+    size_t open_at_start; /* connections open when the stop began */
+    size_t closed_idle;   /* of those, closed at once: no request under way */
+    size_t forced;        /* connections still open at the drain deadline */
+};
 
 /* Receive buffers in a worker's provided-buffer ring (a power of two),
  * each SG_RECV_BUFFER_SIZE bytes, and the ring's buffer group id. */
@@ -38,20 +65,26 @@ struct sg_worker {
     int wake_fd;         /* eventfd; another thread writes to it to stop the loop */
     uint64_t wake_value; /* the eventfd read lands here */
     uint64_t batch_wake_value; /* the read of this worker's batch mailbox eventfd lands here */
+    struct sg_worker_options options;
 
     struct io_uring_buf_ring *buffer_ring; /* mmap'd, shared with the kernel */
     size_t buffer_ring_bytes;
     bool buffer_ring_registered;
     uint8_t *buffers; /* SG_WORKER_BUFFER_COUNT receive buffers, back to back */
 
-    struct sg_conn *conns;  /* SG_WORKER_CONNECTIONS_MAX slots */
+    struct sg_conn *conns;  /* slot_count slots */
+    size_t slot_count;      /* options.max_connections + SG_WORKER_REFUSAL_SLOTS */
     struct sg_byte_budget buffer_budget; /* all connection buffers, SG_HTTP_WORKER_BUFFER_MAX */
     uint32_t *free_slots;   /* stack of free slot indexes */
     size_t free_count;
+    size_t served_count;    /* slots in use that are not refused connections */
 
     struct __kernel_timespec tick_interval;
     int64_t now;            /* CLOCK_MONOTONIC seconds, read once per loop turn */
-    bool stopping;
+    bool stopping;          /* draining: no more accepts, connections end after their requests */
+    bool stopped;           /* leave the loop */
+    int64_t drain_deadline;
+    struct sg_worker_drain_stats drain; /* read by the server thread after pthread_join() */
     bool failed;            /* read by the server thread after pthread_join() */
     bool accept_armed;
     bool accept_rearm_on_tick;
@@ -65,7 +98,8 @@ struct sg_worker {
 
     uint64_t accept_errors;       /* since the last tick's log line */
     int last_accept_error;
-    uint64_t connections_refused; /* since the last tick's log line */
+    uint64_t connections_refused; /* sent 503 over the cap, since the last tick's log line */
+    uint64_t connections_dropped; /* closed over the cap without a response, likewise */
 };
 
 /*
@@ -77,17 +111,24 @@ struct sg_worker {
  * way.
  */
 SG_MUST_CHECK bool sg_worker_init(struct sg_worker *worker, size_t index, int listen_fd,
-                                  const struct sg_route_context *routes, char *message,
+                                  const struct sg_route_context *routes,
+                                  const struct sg_worker_options *options, char *message,
                                   size_t message_size);
 
 /*
  * The worker thread: serves until sg_worker_wake() or a fatal ring
  * error. On a fatal error it sets worker->failed, logs it and sends
  * SIGTERM to the process so that the server stops as a whole.
+ *
+ * After sg_worker_wake() the worker drains: it stops listening, so new
+ * connections are refused by the kernel, closes connections with no
+ * request under way, answers the requests that have arrived (the last
+ * one on each connection with "Connection: close") and leaves its loop
+ * once every connection has closed, or at options.drain_timeout.
  */
 void *sg_worker_run(void *worker);
 
-/* Asks the worker to leave its loop; callable from any thread. */
+/* Asks the worker to drain and leave its loop; callable from any thread. */
 void sg_worker_wake(struct sg_worker *worker);
 
 /* Closes every socket and frees everything; the thread must have ended. */

@@ -104,8 +104,9 @@ static bool setup_buffer_ring(struct sg_worker *worker, char *message, size_t si
 
 static bool setup_slots(struct sg_worker *worker, char *message, size_t size)
 {
-    worker->conns = calloc(SG_WORKER_CONNECTIONS_MAX, sizeof(*worker->conns));
-    worker->free_slots = calloc(SG_WORKER_CONNECTIONS_MAX, sizeof(*worker->free_slots));
+    worker->slot_count = worker->options.max_connections + SG_WORKER_REFUSAL_SLOTS;
+    worker->conns = calloc(worker->slot_count, sizeof(*worker->conns));
+    worker->free_slots = calloc(worker->slot_count, sizeof(*worker->free_slots));
     if (worker->conns == NULL || worker->free_slots == NULL)
         return fail_setup(message, size, "allocating connection slots", ENOMEM);
 
@@ -113,8 +114,8 @@ static bool setup_slots(struct sg_worker *worker, char *message, size_t size)
     worker->buffer_budget.max = SG_HTTP_WORKER_BUFFER_MAX;
 
     /* Pushed in reverse, so that slot 0 is taken first. */
-    for (uint32_t i = 0; i < SG_WORKER_CONNECTIONS_MAX; i++) {
-        uint32_t slot = SG_WORKER_CONNECTIONS_MAX - 1 - i;
+    for (uint32_t i = 0; i < worker->slot_count; i++) {
+        uint32_t slot = (uint32_t)(worker->slot_count - 1 - i);
 
         worker->conns[slot].fd = -1;
         worker->free_slots[worker->free_count++] = slot;
@@ -123,12 +124,14 @@ static bool setup_slots(struct sg_worker *worker, char *message, size_t size)
 }
 
 bool sg_worker_init(struct sg_worker *worker, size_t index, int listen_fd,
-                    const struct sg_route_context *routes, char *message, size_t message_size)
+                    const struct sg_route_context *routes, const struct sg_worker_options *options,
+                    char *message, size_t message_size)
 {
     memset(worker, 0, sizeof(*worker));
     worker->index = index;
     worker->listen_fd = listen_fd;
     worker->routes = *routes;
+    worker->options = *options;
     worker->tick_interval.tv_sec = 1;
 
     worker->wake_fd = eventfd(0, EFD_CLOEXEC);
@@ -144,7 +147,7 @@ static void close_connections(struct sg_worker *worker)
 {
     if (worker->conns == NULL)
         return;
-    for (size_t slot = 0; slot < SG_WORKER_CONNECTIONS_MAX; slot++) {
+    for (size_t slot = 0; slot < worker->slot_count; slot++) {
         struct sg_conn *conn = &worker->conns[slot];
 
         if (conn->state != SG_CONN_FREE) {
