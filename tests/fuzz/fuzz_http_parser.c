@@ -4,8 +4,9 @@
  *
  * The input is parsed as a stream of pipelined requests. Then the first
  * request is parsed again, fed in two parts at a split point taken from
- * the input, and must reach the same outcome: a request's result may
- * not depend on how its bytes were split between receives.
+ * the input, and must reach the same outcome and, for a chunked body,
+ * the same decoded bytes: a request's result may not depend on how its
+ * bytes were split between receives.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,73 +49,112 @@ static void check_request(const struct sg_http_request *request, const uint8_t *
     }
 }
 
-/* Parses the pipelined requests of the input one after another. */
-static enum sg_http_parse_result parse_stream(const uint8_t *data, size_t size, size_t *first_size)
+/* The first request's outcome: its result, size and a copy of its body. */
+struct first_request {
+    enum sg_http_parse_result result;
+    size_t size;
+    uint8_t *body; /* malloc'd; NULL unless complete */
+    size_t body_len;
+};
+
+static void keep_first(struct first_request *first, enum sg_http_parse_result result,
+                       const struct sg_http_request *request)
+{
+    first->result = result;
+    if (result != SG_HTTP_PARSE_COMPLETE)
+        return;
+    first->size = request->size;
+    first->body_len = request->body.len;
+    first->body = malloc(request->body.len ? request->body.len : 1);
+    if (first->body == NULL)
+        abort();
+    memcpy(first->body, request->body.ptr, request->body.len);
+}
+
+/* Parses the pipelined requests of a copy of the input one after another. */
+static void parse_stream(const uint8_t *data, size_t size, struct first_request *first)
 {
     struct sg_http_parser parser;
     struct sg_http_request request;
     struct sg_http_error error;
-    enum sg_http_parse_result first = SG_HTTP_PARSE_INCOMPLETE;
+    uint8_t *buf = malloc(size ? size : 1);
     size_t used = 0;
 
+    if (buf == NULL)
+        abort();
+    memcpy(buf, data, size);
     sg_http_parser_init(&parser);
     for (size_t count = 0; used <= size; count++) {
         enum sg_http_parse_result result =
-            sg_http_parse_request(&parser, sg_slice_make(data + used, size - used), &request, &error);
+            sg_http_parse_request(&parser, buf + used, size - used, &request, &error);
 
-        if (count == 0) {
-            first = result;
-            *first_size = result == SG_HTTP_PARSE_COMPLETE ? request.size : 0;
-        }
+        if (count == 0)
+            keep_first(first, result, &request);
         if (result == SG_HTTP_PARSE_ERROR && !known_error_status(error.status))
             abort();
         if (result != SG_HTTP_PARSE_COMPLETE)
             break;
 
-        check_request(&request, data + used, size - used);
+        check_request(&request, buf + used, size - used);
         used += request.size;
     }
-    return first;
+    free(buf);
 }
 
-/* Feeds data[0..split) and then data[0..size) to one parser, each from a fresh copy. */
-static enum sg_http_parse_result parse_split(const uint8_t *data, size_t size, size_t split,
-                                             size_t *request_size)
+/*
+ * Feeds data[0..split) and then data[0..size) to one parser, as a
+ * connection's input buffer grows and moves: the second buffer is a new
+ * block with the first one's bytes, as the parser left them, followed
+ * by the rest of the input.
+ */
+static void parse_split(const uint8_t *data, size_t size, size_t split,
+                        struct first_request *first)
 {
     struct sg_http_parser parser;
     struct sg_http_request request;
     struct sg_http_error error;
     enum sg_http_parse_result result;
-    uint8_t *copy = malloc(split ? split : 1);
+    uint8_t *part = malloc(split ? split : 1);
+    uint8_t *whole = malloc(size ? size : 1);
 
-    if (copy == NULL)
+    if (part == NULL || whole == NULL)
         abort();
-    memcpy(copy, data, split);
+    memcpy(part, data, split);
     sg_http_parser_init(&parser);
-    result = sg_http_parse_request(&parser, sg_slice_make(copy, split), &request, &error);
-    free(copy);
+    result = sg_http_parse_request(&parser, part, split, &request, &error);
+
+    memcpy(whole, part, split);
+    memcpy(whole + split, data + split, size - split);
 
     if (result == SG_HTTP_PARSE_INCOMPLETE)
-        result = sg_http_parse_request(&parser, sg_slice_make(data, size), &request, &error);
-    *request_size = result == SG_HTTP_PARSE_COMPLETE ? request.size : 0;
-    return result;
+        result = sg_http_parse_request(&parser, whole, size, &request, &error);
+    keep_first(first, result, &request);
+    free(part);
+    free(whole);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t whole_size = 0;
-    size_t split_size = 0;
-    enum sg_http_parse_result whole = parse_stream(data, size, &whole_size);
+    struct first_request whole = { 0 };
+    struct first_request parts = { 0 };
     size_t split = size ? (size_t)data[0] * size / 256 : 0;
-    enum sg_http_parse_result parts = parse_split(data, size, split, &split_size);
+
+    parse_stream(data, size, &whole);
+    parse_split(data, size, split, &parts);
 
     /*
      * A request complete in the first part is complete in the whole, with
-     * the same size. Error statuses may differ: a line that is both too
-     * long and malformed is reported by whichever check its bytes reach
-     * first.
+     * the same size and the same decoded body. Error statuses may differ:
+     * a line that is both too long and malformed is reported by whichever
+     * check its bytes reach first.
      */
-    if (whole != parts || whole_size != split_size)
+    if (whole.result != parts.result || whole.size != parts.size ||
+        whole.body_len != parts.body_len)
         abort();
+    if (whole.body_len > 0 && memcmp(whole.body, parts.body, whole.body_len) != 0)
+        abort();
+
+    free(whole.body);
+    free(parts.body);
     return 0;
 }

@@ -143,13 +143,14 @@ os.execv(sys.argv[1], sys.argv[1:])
 class Server:
     """One `svidgate serve` process, its port and its collected log lines."""
 
-    def __init__(self, credentials, workers=2):
+    def __init__(self, credentials, workers=2, extra_args=()):
         binary = os.environ.get("SVIDGATE_BIN") or os.path.join(SOURCE_DIR, "build", "svidgate")
         if not os.access(binary, os.X_OK):
             skip_or_fail(f"svidgate binary {binary} not found; build it or set SVIDGATE_BIN")
         self.argv = [
             binary, "serve", "--listen", "127.0.0.1:0", "--workers", str(workers),
             "--bundle", f"{TRUST_DOMAIN}={credentials.bundle_path}", "--audience", AUDIENCE,
+            *extra_args,
         ]
         self.process = subprocess.Popen(
             self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
