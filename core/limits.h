@@ -52,14 +52,15 @@
 #define SG_HTTP_HEADER_COUNT_MAX 64
 #define SG_HTTP_BODY_MAX (1024 * 1024)
 
-/* Chunked request bodies. SG_HTTP_BODY_MAX bounds the decoded body and
- * the header limits bound the trailer fields, counted together with the
- * head. A chunk-size line (size and extensions) over
- * SG_HTTP_CHUNK_LINE_MAX bytes -> 400. The framing (chunk-size lines and
- * the CRLF after each chunk's data) over SG_HTTP_CHUNK_FRAMING_MAX bytes
- * -> 413, which bounds how much larger than its decoded body a chunked
- * request can be: 64 KiB is about 8000 chunks, where clients send a 1 MiB
- * body in tens of chunks. */
+/* Chunked request bodies. The route's body limit (SG_HTTP_BODY_MAX, or
+ * SG_BATCH_BODY_MAX below) bounds the decoded body, and the header
+ * limits bound the trailer fields, counted together with the head. A
+ * chunk-size line (size and extensions) over SG_HTTP_CHUNK_LINE_MAX
+ * bytes -> 400. The framing (chunk-size lines and the CRLF after each
+ * chunk's data) over SG_HTTP_CHUNK_FRAMING_MAX bytes -> 413. That bounds
+ * how much larger than its decoded body a chunked request can be: 64 KiB
+ * is about 13,000 one-byte chunks, while a 1 MiB body in 4 KiB chunks
+ * has about 2 KiB of framing. */
 #define SG_HTTP_CHUNK_LINE_MAX 1024
 #define SG_HTTP_CHUNK_FRAMING_MAX (64 * 1024)
 

@@ -7,7 +7,7 @@
 #include "net/http_response.h"
 #include "net/metrics.h"
 
-/* Seconds a client over the cap is told to wait before it connects again. */
+/* The Retry-After value, in seconds, of the 503 sent to a connection over the cap. */
 #define REFUSED_RETRY_AFTER 1
 
 void sg_conn_open(struct sg_conn *conn, int fd, int64_t now, struct sg_byte_budget *budget,

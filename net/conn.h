@@ -66,9 +66,10 @@ struct sg_batch_job;
 /*
  * Default timeouts, in seconds; `serve` has hidden flags to shorten them
  * for tests. The idle timeout (no request under way, or responses not
- * read) is longer than the 60 s that nginx's upstream keepalive_timeout
- * uses by default, so a gateway's pooled connection is usually closed by
- * the gateway first and a request is not sent into a closing connection.
+ * read) is longer than nginx's default upstream keepalive_timeout of
+ * 60 s (nginx 1.15.3 and later). So a gateway usually closes its pooled
+ * connection first, and sends no request into a connection that
+ * svidgate is closing.
  * A client on a working network sends a head (at most 16 KiB) in well
  * under 10 s; the header timeout is what frees a slot from a client
  * that sends a byte at a time. The body timeout allows 1 MiB at about
@@ -88,7 +89,7 @@ struct sg_conn_timeouts {
     int64_t body;   /* seconds from the end of the head to the end of the body */
 };
 
-/* What an OPEN connection waits for; the deadline belongs to this wait. */
+/* The event an OPEN connection waits for; its deadline belongs to this wait. */
 enum sg_conn_wait {
     SG_CONN_WAIT_IDLE,   /* the first byte of a request */
     SG_CONN_WAIT_HEAD,   /* the rest of a request head */

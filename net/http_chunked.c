@@ -109,8 +109,8 @@ static bool is_chunk_ext(struct sg_slice s)
 
 /*
  * Reads chunk-size [ chunk-ext ], the line without its CRLF. The size is
- * hex digits only, with no sign or whitespace before it; it saturates
- * past SG_BATCH_BODY_MAX, the largest body limit of any route, so no
+ * hex digits only, with no sign or whitespace before it. It saturates
+ * past SG_BATCH_BODY_MAX (the largest body limit of any route), so no
  * digit count can overflow it.
  */
 static enum sg_http_parse_result parse_chunk_size(struct sg_slice line, size_t *size,

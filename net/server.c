@@ -3,9 +3,9 @@
  * sets every worker up and starts the worker threads with SIGINT, SIGTERM
  * and SIGHUP blocked. Threads inherit the mask, so only this thread takes
  * those signals, in sigwaitinfo(). SIGHUP reloads the configuration file
- * and the bundles; after SIGINT or SIGTERM it wakes each worker through
- * its eventfd, which starts the worker's drain, stops the bundle watcher
- * and the refresher, then joins each worker and frees it.
+ * and the bundles. After SIGINT or SIGTERM the thread wakes each worker
+ * through its eventfd, which starts the worker's drain. Then it stops the
+ * bundle watcher and the refresher, joins each worker and frees it.
  */
 #include "net/server.h"
 

@@ -30,9 +30,9 @@
 
 /*
  * Default seconds a stopping worker waits for its connections to finish
- * before it closes them: longer than one request at the header and body
- * timeouts would need, but within the 30 s that Kubernetes allows a pod
- * between SIGTERM and SIGKILL by default.
+ * before it closes them. That is enough for a request already under way
+ * from a working client, and well within the 30 s that Kubernetes allows
+ * a pod between SIGTERM and SIGKILL by default.
  */
 #define SG_WORKER_DRAIN_TIMEOUT 10
 
@@ -42,7 +42,7 @@ struct sg_worker_options {
     int64_t drain_timeout;  /* seconds */
 };
 
-/* What one worker's stop did, read by the server thread after pthread_join(). */
+/* Counts of one worker's stop, read by the server thread after pthread_join(). */
 struct sg_worker_drain_stats {
     size_t open_at_start; /* connections open when the stop began */
     size_t closed_idle;   /* of those, closed at once: no request under way */
@@ -122,9 +122,10 @@ SG_MUST_CHECK bool sg_worker_init(struct sg_worker *worker, size_t index, int li
  *
  * After sg_worker_wake() the worker drains: it stops listening, so new
  * connections are refused by the kernel, closes connections with no
- * request under way, answers the requests that have arrived (the last
+ * request under way, responds to the requests that have arrived (the last
  * one on each connection with "Connection: close") and leaves its loop
- * once every connection has closed, or at options.drain_timeout.
+ * once every connection has closed, or one tick after
+ * options.drain_timeout seconds, when it closes what is still open.
  */
 void *sg_worker_run(void *worker);
 

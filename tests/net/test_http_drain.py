@@ -5,7 +5,7 @@ Several clients send pipelined batches of requests on keep-alive
 connections. While they run, the test sends SIGTERM and checks that:
 no response is cut off (every response that started arrives whole),
 new connections are refused while the server drains, a request that
-was under way at the signal is still answered (with "Connection:
+was under way at the signal still gets its response (with "Connection:
 close"), an idle keep-alive connection is closed, and the process
 exits 0 within the drain timeout.
 
@@ -64,7 +64,7 @@ class LoadClient(threading.Thread):
             connection.close()
 
     def send_batch(self, connection):
-        """Send one batch and read its answers; False once the server has closed.
+        """Send one batch and read its responses; False once the server has closed.
 
         The batch goes out in two parts with a pause in the middle of the
         last request, so that a signal often finds that request under way.
@@ -173,7 +173,7 @@ class SigtermUnderLoadTest(unittest.TestCase):
                 self.assertGreater(client.answered, 0)
 
         # A client whose last request was under way at the signal got its
-        # answer with "Connection: close".
+        # response with "Connection: close".
         self.assertTrue(any(client.last_close is not None for client in clients))
         self.assertIn('msg="stopping" signal=SIGTERM', self.server.log_text())
         self.assertIn('msg="drained" connections=', self.server.log_text())

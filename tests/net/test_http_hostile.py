@@ -4,7 +4,7 @@
 Each malformed, oversized or smuggling-shaped request is sent on a
 connection of its own. The test checks the exact status and error code
 that docs/INTERFACE.md lists, that the response closes the connection,
-and that the server still answers a normal request afterwards. The
+and that the server still responds to a normal request afterwards. The
 chunked tests send JWT-SVIDs minted with python3-jwcrypto in chunked
 bodies to POST /v1/jwt-svid/verify.
 
@@ -133,7 +133,7 @@ HOSTILE_CASES = [
     ("bare LF in trailer", chunked_head() + b"0\r\nX-A: b\n\r\n", 400, "bad_request"),
 ]
 
-# A second request hidden behind the first: the server must never answer it.
+# A second request hidden behind the first: the server must never respond to it.
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\n" + HOST.encode() + b"\r\n"
 
 
@@ -182,7 +182,7 @@ class HostileRequestTest(unittest.TestCase):
                 self.assert_server_answers()
 
     def test_hostile_requests_hide_nothing(self):
-        """A request smuggled behind a rejected one is never answered."""
+        """A request smuggled behind a rejected one never gets a response."""
         for name, data, status, _ in HOSTILE_CASES:
             if data.startswith(b"POST") and status == 400:
                 with self.subTest(name):

@@ -3,7 +3,7 @@
 
 The slowloris test opens a few hundred connections that stay idle or
 send a request one byte at a time, while a normal keep-alive client
-sends requests. Every normal request must be answered, and each slow
+sends requests. Every normal request must get its response, and each slow
 connection must be dealt with at its deadline: 408 for an unfinished
 head or body, a silent close for an idle connection. The server runs
 with timeouts of a few seconds (hidden `serve` flags), so the test
@@ -48,7 +48,7 @@ SLOW_BODY_HEAD = (b"POST /v1/jwt-svid/verify HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
 
 class SlowClient:
-    """A non-blocking connection that sends `trickle` one byte per round and records what comes back."""
+    """A non-blocking connection that sends `trickle` a byte per round and keeps what it receives."""
 
     def __init__(self, port, kind, first=b"", trickle=b""):
         self.kind = kind
@@ -101,7 +101,7 @@ class SlowClient:
 
 
 class NormalClient(threading.Thread):
-    """A keep-alive client that sends GET /healthz until told to stop, and counts answers."""
+    """A keep-alive client that sends GET /healthz until its stop event is set, and counts 200s."""
 
     def __init__(self, port):
         super().__init__(daemon=True)
@@ -153,7 +153,7 @@ class SlowlorisTest(unittest.TestCase):
             self.clients.append(SlowClient(port, "body", first=SLOW_BODY_HEAD, trickle=b"x" * 1000))
 
     def run_slow_clients(self):
-        """Trickle bytes and read answers until every slow client is closed or time is up."""
+        """Trickle bytes and read responses until every slow client is closed or time is up."""
         deadline = time.monotonic() + SLOW_PHASE_SECONDS
         next_send = time.monotonic()
         while time.monotonic() < deadline:
