@@ -563,12 +563,15 @@ static void stop_listening(struct sg_worker *worker)
                worker->index, strerror(errno));
 }
 
-/* Starts the drain that sg_worker_run() describes. */
+/*
+ * Starts the drain that sg_worker_run() describes. Idle connections are
+ * closed before the backlog is accepted: a connection just taken from the
+ * backlog has received nothing yet, but its request may be on its way.
+ */
 static void start_drain(struct sg_worker *worker)
 {
     worker->stopping = true;
     worker->drain_deadline = worker->now + worker->options.drain_timeout;
-    stop_listening(worker);
 
     for (uint32_t slot = 0; slot < worker->slot_count; slot++) {
         struct sg_conn *conn = &worker->conns[slot];
@@ -581,6 +584,10 @@ static void start_drain(struct sg_worker *worker)
             flush(worker, slot);
         }
     }
+
+    /* NOTE: a connection accepted from now on that never sends a request
+     * stays open until the drain deadline. */
+    stop_listening(worker);
 }
 
 /* Handles one completion; false on an error the worker cannot go on after. */
