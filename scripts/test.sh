@@ -34,12 +34,12 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
-stage "ThreadSanitizer: cache, snapshots, the server and its watchdog"
+stage "ThreadSanitizer: cache, snapshots, the server, its watchdog and its drain"
 cmake --preset tsan >/dev/null
 cmake --build build-tsan -j"$jobs"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
     ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
-    -R 'cache/|snapshot|publisher|server_blackbox|x509_endpoint|sd_notify'
+    -R 'cache/|snapshot|publisher|server_blackbox|x509_endpoint|sd_notify|http_drain'
 
 stage "fuzz targets: corpus replay and ${fuzz_seconds} s of fuzzing each"
 cmake --preset fuzz >/dev/null
