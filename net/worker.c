@@ -588,6 +588,9 @@ static void start_drain(struct sg_worker *worker)
     /* NOTE: a connection accepted from now on that never sends a request
      * stays open until the drain deadline. */
     stop_listening(worker);
+
+    sg_log(SG_LOG_INFO, "draining", "worker=%zu connections=%zu closed_idle=%zu", worker->index,
+           worker->drain.open_at_start, worker->drain.closed_idle);
 }
 
 /* Handles one completion; false on an error the worker cannot go on after. */

@@ -176,6 +176,8 @@ class SigtermUnderLoadTest(unittest.TestCase):
         # response with "Connection: close".
         self.assertTrue(any(client.last_close is not None for client in clients))
         self.assertIn('msg="stopping" signal=SIGTERM', self.server.log_text())
+        self.assertIn('msg="draining" worker=0 connections=', self.server.log_text())
+        self.assertIn('msg="draining" worker=1 connections=', self.server.log_text())
         self.assertIn('msg="drained" connections=', self.server.log_text())
         self.assertIn("closed_at_deadline=0", self.server.log_text())
         self.assertIn('msg="stopped"', self.server.log_text())
