@@ -12,7 +12,7 @@ const http = require('node:http');
 
 const AUDIENCE = 'bench';
 const SPIFFE_PREFIX = 'spiffe://bench.example/';
-// svidgate's limit on a request body; larger bodies get 413.
+// svidgate's limit on a request body; a larger body closes the connection.
 const MAX_BODY = 1 << 20;
 
 function parseArguments(argv) {
