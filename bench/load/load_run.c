@@ -43,6 +43,9 @@ struct connection {
     uint8_t *buffer;
     size_t capacity;
     size_t length;
+    /* In the idle stack: a connection that breaks and reconnects while
+     * it waits there must not be pushed a second time. */
+    bool queued;
 };
 
 struct engine {
@@ -176,7 +179,10 @@ static void connection_became_idle(struct engine *engine, unsigned index, uint64
         }
         return;
     }
-    engine->idle[engine->idle_count++] = index;
+    if (!engine->connections[index].queued) {
+        engine->connections[index].queued = true;
+        engine->idle[engine->idle_count++] = index;
+    }
 }
 
 static bool body_contains(const uint8_t *body, size_t length, const char *needle)
@@ -355,6 +361,7 @@ static void dispatch_due(struct engine *engine, uint64_t now)
             return;
         }
         unsigned index = engine->idle[--engine->idle_count];
+        engine->connections[index].queued = false;
         if (engine->connections[index].state != CONNECTION_IDLE) {
             /* It failed and reconnected while it waited in the stack. */
             continue;

@@ -203,7 +203,8 @@ static int parse_arguments(int argc, char **argv, struct arguments *arguments)
     arguments->load.expect_status = 200;
     arguments->load.max_body = 4194304;
 
-    for (int i = 1; i < argc; i++) {
+    /* Every option but --help takes a value, so options come in pairs. */
+    for (int i = 1; i < argc; i += 2) {
         if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             exit(0);
@@ -216,7 +217,6 @@ static int parse_arguments(int argc, char **argv, struct arguments *arguments)
             fprintf(stderr, "svidload: invalid option or value: %s %s\n", argv[i], argv[i + 1]);
             return -1;
         }
-        i++;
     }
 
     if (!arguments->url || parse_url(arguments) != 0) {

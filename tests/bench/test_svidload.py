@@ -39,9 +39,10 @@ class FixedServer:
     after `delay` seconds, one request at a time per connection, and
     records each request's bytes."""
 
-    def __init__(self, response, delay=0.0):
+    def __init__(self, response, delay=0.0, close_after_response=False):
         self.response = response
         self.delay = delay
+        self.close_after_response = close_after_response
         self.requests = []
         self.lock = threading.Lock()
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -102,6 +103,8 @@ class FixedServer:
                     connection.sendall(self.response)
                 except OSError:
                     return
+                if self.close_after_response:
+                    return
 
     def close(self):
         self.stopping.set()
@@ -122,8 +125,8 @@ class SvidloadTest(unittest.TestCase):
             server.close()
         self.work.cleanup()
 
-    def server(self, response=OK_RESPONSE, delay=0.0):
-        server = FixedServer(response, delay)
+    def server(self, response=OK_RESPONSE, delay=0.0, close_after_response=False):
+        server = FixedServer(response, delay, close_after_response)
         self.servers.append(server)
         return server
 
@@ -265,6 +268,20 @@ class SvidloadTest(unittest.TestCase):
         self.assertEqual(status, 0)
         self.assertGreaterEqual(closed["latency_us"]["p50"], 50000)
         self.assertLessEqual(closed["completed"], 21)
+
+    def test_open_loop_survives_closing_server(self):
+        """A server that closes every connection after one response, without
+        `Connection: close`, makes idle connections break and reconnect
+        while they wait for their next due request."""
+        server = self.server(close_after_response=True)
+        status, result, completed = self.run_load(server.port, "--corpus", self.corpus(["x"]),
+                                                  "--connections", "4", "--rate", "200",
+                                                  "--duration", "1")
+        self.assertIsNotNone(result, completed.stderr[-3000:])
+        self.assertIn(status, (0, 1))
+        self.assertGreater(result["completed"], 0)
+        self.assertGreater(result["connection_errors"], 0)
+        self.assertLessEqual(result["completed"] + result["unfinished"], 200)
 
     def test_percentile_table_written(self):
         server = self.server()
