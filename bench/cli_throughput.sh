@@ -20,7 +20,7 @@ echo
 
 for alg in ES256 RS256; do
     if [[ ! -s "$work/tokens-$alg.txt" ]] || [[ $(wc -l <"$work/tokens-$alg.txt") -ne $count ]]; then
-        /usr/bin/python3 bench/make_tokens.py "$work" "$alg" "$count"
+        /usr/bin/python3 bench/corpus.py jwt --alg "$alg" --count "$count" --hot 0 "$work"
     fi
     start=$(date +%s.%N)
     "$binary" verify jwt --bundle "bench.example=$work/bundle-$alg.json" --audience bench \

@@ -18,7 +18,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; e
 [[ -x "$binary" ]] || { echo "build svidgate first" >&2; exit 2; }
 mkdir -p "$work"
 if [[ ! -s "$work/tokens-ES256.txt" ]] || [[ $(wc -l <"$work/tokens-ES256.txt") -ne 100000 ]]; then
-    /usr/bin/python3 bench/make_tokens.py "$work" ES256 100000
+    /usr/bin/python3 bench/corpus.py jwt --alg ES256 --count 100000 --hot 0 "$work"
 fi
 head -n 100 "$work/tokens-ES256.txt" >"$work/hot.txt"
 

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages that svidgate needs to build, run and
 # test, and does nothing when every one is already present.
 #
-# Usage: scripts/install-deps.sh [--test] [--container]
+# Usage: scripts/install-deps.sh [--test] [--container] [--bench]
 #   --test       also installs what the test suite needs (cmocka, clang and
 #                its runtime for libFuzzer, python3-jwcrypto, Google
 #                Benchmark with g++ for the SVIDGATE_BENCH microbenchmarks,
@@ -13,6 +13,12 @@
 #                scripts/container-test.sh uses to build a Debian base image
 #                and to build and run docker/Dockerfile without a Docker
 #                engine or a registry.
+#   --bench      also installs what bench/compare needs: the peers'
+#                toolchains (Node.js with npm, Go with Debian's golang-jwt,
+#                libjwt), gnuplot for the latency plots and nginx-light for
+#                the HTTP floor. The npm packages come from
+#                bench/peers/*/package-lock.json through `npm ci`, which
+#                bench/compare runs.
 set -euo pipefail
 
 packages=(
@@ -32,8 +38,21 @@ for group in "$@"; do
         --container)
             packages+=(podman buildah runc debootstrap)
             ;;
+        --bench)
+            packages+=(
+                libbenchmark-dev g++ nginx-light gnuplot-nox
+                golang-go golang-github-golang-jwt-jwt-dev libjwt-dev
+                python3-jwcrypto util-linux procps
+            )
+            # Debian 12's nodejs is v18 with npm as its own package; a machine
+            # with Node.js from elsewhere already has both, so only add them
+            # where node is missing.
+            if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+                packages+=(nodejs npm)
+            fi
+            ;;
         *)
-            echo "install-deps: unknown option $group (expected --test or --container)" >&2
+            echo "install-deps: unknown option $group (expected --test, --container or --bench)" >&2
             exit 2
             ;;
     esac

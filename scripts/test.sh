@@ -10,6 +10,9 @@
 #   5. the container image: docker/Dockerfile built and run with podman
 #      (scripts/container-test.sh). It needs root; without root it is
 #      skipped with a message, unless CI=true, where it fails instead.
+#   6. `bench/compare --quick`: every benchmark contender and workload
+#      once with tiny sizes, to show that they run. Its numbers are not
+#      judged; set SVIDGATE_SKIP_BENCH=1 to leave it out.
 # Exits non-zero on the first failing stage.
 set -euo pipefail
 
@@ -18,6 +21,9 @@ fuzz_seconds=${SVIDGATE_FUZZ_SECONDS:-30}
 jobs=$(nproc)
 
 scripts/install-deps.sh --test
+if [[ "${SVIDGATE_SKIP_BENCH:-0}" != 1 ]]; then
+    scripts/install-deps.sh --bench
+fi
 
 stage() {
     printf '\n=== %s ===\n' "$1"
@@ -69,6 +75,11 @@ elif [[ "${CI:-}" == "true" ]]; then
     exit 1
 else
     echo "SKIP: the container stage needs root to run podman; run scripts/container-test.sh as root"
+fi
+
+if [[ "${SVIDGATE_SKIP_BENCH:-0}" != 1 ]]; then
+    stage "benchmarks: bench/compare --quick (runs only, numbers not judged)"
+    bench/compare --quick
 fi
 
 stage "all stages passed"
