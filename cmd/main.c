@@ -8,7 +8,8 @@ static const char usage_text[] =
     "usage: svidgate serve  [--listen HOST:PORT] [--workers N] [--bundle TD=PATH]...\n"
     "                       [--federate TD=URL[,OPTION=VALUE]...]... [--state-dir DIR]\n"
     "                       [--audience AUD]... [--leeway SECONDS] [--cache-entries N]\n"
-    "                       [--stats SECONDS]\n"
+    "                       [--stats SECONDS] [--allow RULE]... [--policy-mode MODE]\n"
+    "                       [--config FILE] [--check-config] [--max-connections N]\n"
     "       svidgate verify jwt --bundle TD=PATH... --audience AUD... [--leeway SECONDS]\n"
     "                       [--now UNIX_SECONDS] [FILE|-]...\n"
     "       svidgate verify x509 --bundle TD=PATH... [--leeway SECONDS]\n"
@@ -29,8 +30,9 @@ static const char usage_text[] =
     "  --help       print this text, or with a command, that command's flags\n"
     "  --version    print the version\n"
     "\n"
-    "The svidgate(1) manual page (man svidgate) describes every command, flag, HTTP\n"
-    "endpoint, signal and environment variable.\n";
+    "The svidgate(1) manual page (man svidgate, or man -l docs/svidgate.1 in the\n"
+    "source tree) describes every command, flag, HTTP endpoint, signal and\n"
+    "environment variable.\n";
 
 static int print_usage(FILE *stream, int status)
 {
