@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/options.h"
 #include "core/config_lines.h"
 
 /* Reads at most SG_CONFIG_FILE_MAX + 1 bytes, so an oversized file is detected, not read whole. */
@@ -14,19 +15,19 @@ static char *read_text(const char *path, size_t *len)
     char *text;
 
     if (stream == NULL) {
-        fprintf(stderr, "svidgate: %s: cannot open the configuration file: %s\n", path,
+        fprintf(sg_cmd_errors(), "svidgate: %s: cannot open the configuration file: %s\n", path,
                 strerror(errno));
         return NULL;
     }
     text = malloc(SG_CONFIG_FILE_MAX + 2);
     if (text == NULL) {
         fclose(stream);
-        fputs("svidgate: out of memory\n", stderr);
+        fputs("svidgate: out of memory\n", sg_cmd_errors());
         return NULL;
     }
     *len = fread(text, 1, SG_CONFIG_FILE_MAX + 1, stream);
     if (ferror(stream)) {
-        fprintf(stderr, "svidgate: %s: reading the configuration file failed\n", path);
+        fprintf(sg_cmd_errors(), "svidgate: %s: reading the configuration file failed\n", path);
         free(text);
         text = NULL;
     }
@@ -59,7 +60,7 @@ static bool add_item(struct sg_config_file *file, const struct sg_config_entry *
     if (grown == NULL || item.key == NULL || item.value == NULL) {
         free(item.key);
         free(item.value);
-        fputs("svidgate: out of memory\n", stderr);
+        fputs("svidgate: out of memory\n", sg_cmd_errors());
         return false;
     }
     file->items[file->count++] = item;
@@ -82,7 +83,7 @@ bool sg_config_file_load(const char *path, struct sg_config_file *file)
         sg_config_reader_init(&reader, sg_slice_make(text, len));
     while (ok && (step = sg_config_next_entry(&reader, &entry, &status)) != SG_CONFIG_END) {
         if (step == SG_CONFIG_ERROR) {
-            fprintf(stderr, "svidgate: %s:%zu: %s\n", path, reader.line, status.message);
+            fprintf(sg_cmd_errors(), "svidgate: %s:%zu: %s\n", path, reader.line, status.message);
             ok = false;
         } else {
             ok = add_item(file, &entry);

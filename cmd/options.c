@@ -18,6 +18,18 @@ static const struct option *find_exact(const struct option *options, const char 
     return NULL;
 }
 
+static _Thread_local FILE *errors_stream;
+
+FILE *sg_cmd_errors(void)
+{
+    return errors_stream != NULL ? errors_stream : stderr;
+}
+
+void sg_cmd_errors_redirect(FILE *stream)
+{
+    errors_stream = stream;
+}
+
 bool sg_options_check_names(int argc, char **argv, const struct option *options,
                             const char *command)
 {
@@ -34,7 +46,7 @@ bool sg_options_check_names(int argc, char **argv, const struct option *options,
 
         entry = find_exact(options, name, name_len);
         if (entry == NULL) {
-            fprintf(stderr, "svidgate: %s: unknown option --%.*s\n", command, (int)name_len,
+            fprintf(sg_cmd_errors(), "svidgate: %s: unknown option --%.*s\n", command, (int)name_len,
                     name);
             return false;
         }
@@ -52,13 +64,13 @@ bool sg_option_add_bundle(struct sg_bundle_list *list, const char *arg)
     struct sg_bundle_file *grown;
 
     if (sg_bundle_file_parse_arg(arg, &file, &status) != SG_OK) {
-        fprintf(stderr, "svidgate: %s\n", status.message);
+        fprintf(sg_cmd_errors(), "svidgate: %s\n", status.message);
         return false;
     }
     grown = realloc(list->files, (list->count + 1) * sizeof(*grown));
     if (grown == NULL) {
         sg_bundle_file_clear(&file);
-        fputs("svidgate: out of memory\n", stderr);
+        fputs("svidgate: out of memory\n", sg_cmd_errors());
         return false;
     }
     list->files = grown;
@@ -72,17 +84,17 @@ bool sg_option_add_audience(struct sg_audience_list *list, const char *arg)
 
     /* An empty audience would match a token whose aud is "". */
     if (arg[0] == '\0') {
-        fputs("svidgate: --audience must not be empty\n", stderr);
+        fputs("svidgate: --audience must not be empty\n", sg_cmd_errors());
         return false;
     }
     if (list->count >= SG_AUDIENCES_MAX) {
-        fprintf(stderr, "svidgate: at most %d --audience values are allowed\n",
+        fprintf(sg_cmd_errors(), "svidgate: at most %d --audience values are allowed\n",
                 SG_AUDIENCES_MAX);
         return false;
     }
     grown = realloc(list->values, (list->count + 1) * sizeof(*grown));
     if (grown == NULL) {
-        fputs("svidgate: out of memory\n", stderr);
+        fputs("svidgate: out of memory\n", sg_cmd_errors());
         return false;
     }
     list->values = grown;
@@ -99,7 +111,7 @@ bool sg_option_parse_int(const char *flag, const char *arg, int64_t min, int64_t
     errno = 0;
     value = strtoll(arg, &end, 10);
     if (errno != 0 || end == arg || *end != '\0' || value < min || value > max) {
-        fprintf(stderr, "svidgate: %s \"%s\" must be an integer from %lld to %lld\n", flag, arg,
+        fprintf(sg_cmd_errors(), "svidgate: %s \"%s\" must be an integer from %lld to %lld\n", flag, arg,
                 (long long)min, (long long)max);
         return false;
     }

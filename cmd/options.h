@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/slice.h"
 #include "net/bundle_files.h"
@@ -21,6 +22,16 @@ struct sg_audience_list {
 };
 
 struct option;
+
+/*
+ * Returns the stream that option and configuration errors go to: standard
+ * error, unless sg_cmd_errors_redirect() set another one for the calling
+ * thread (a SIGHUP reload collects them for its log line).
+ */
+FILE *sg_cmd_errors(void);
+
+/* Sends this thread's option errors to `stream`; NULL restores standard error. */
+void sg_cmd_errors_redirect(FILE *stream);
 
 /*
  * Checks that every "--name" in argv names an entry of `options` exactly.

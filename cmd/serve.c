@@ -20,6 +20,7 @@
 #include "cache/verify_cache.h"
 #include "net/federation_refresh.h"
 #include "net/federation_source.h"
+#include "net/listen_socket.h"
 #include "net/live_config.h"
 #include "net/log.h"
 #include "net/server.h"
@@ -215,12 +216,12 @@ static bool add_federation(struct serve_config *config, const char *arg)
     struct sg_status status;
 
     if (sg_federation_source_parse_arg(arg, &source, &status) != SG_OK) {
-        fprintf(stderr, "svidgate: %s\n", status.message);
+        fprintf(sg_cmd_errors(), "svidgate: %s\n", status.message);
         return false;
     }
     for (size_t i = 0; i < config->federation_count; i++) {
         if (strcmp(config->federations[i].trust_domain, source.trust_domain) == 0) {
-            fprintf(stderr, "svidgate: --federate \"%s\": trust domain %s is federated twice\n",
+            fprintf(sg_cmd_errors(), "svidgate: --federate \"%s\": trust domain %s is federated twice\n",
                     arg, source.trust_domain);
             sg_federation_source_clear(&source);
             return false;
@@ -229,7 +230,7 @@ static bool add_federation(struct serve_config *config, const char *arg)
     grown = realloc(config->federations, (config->federation_count + 1) * sizeof(*grown));
     if (grown == NULL) {
         sg_federation_source_clear(&source);
-        fputs("svidgate: out of memory\n", stderr);
+        fputs("svidgate: out of memory\n", sg_cmd_errors());
         return false;
     }
     config->federations = grown;
@@ -263,7 +264,7 @@ static bool check_federations(const struct serve_config *config)
             continue;
         if (sg_spiffe_id_parse(sg_slice_cstr(source->spiffe_id), &id, &status) != SG_OK ||
             !has_trust_domain(config, id.trust_domain)) {
-            fprintf(stderr, "svidgate: --federate %s: the endpoint ID %s needs a --bundle of its "
+            fprintf(sg_cmd_errors(), "svidgate: --federate %s: the endpoint ID %s needs a --bundle of its "
                     "trust domain to authenticate the endpoint\n", source->trust_domain,
                     source->spiffe_id);
             return false;
@@ -278,7 +279,7 @@ static bool add_allow_rule(struct sg_policy *policy, const char *value)
 
     if (sg_policy_add_rule(policy, sg_slice_cstr(value), &status) == SG_OK)
         return true;
-    fprintf(stderr, "svidgate: --allow \"%s\": %s\n", value, status.message);
+    fprintf(sg_cmd_errors(), "svidgate: --allow \"%s\": %s\n", value, status.message);
     return false;
 }
 
@@ -288,7 +289,7 @@ static bool set_policy_mode(struct serve_config *config, const char *value)
         config->dry_run = strcmp(value, "dry-run") == 0;
         return true;
     }
-    fprintf(stderr, "svidgate: --policy-mode \"%s\" must be enforce or dry-run\n", value);
+    fprintf(sg_cmd_errors(), "svidgate: --policy-mode \"%s\" must be enforce or dry-run\n", value);
     return false;
 }
 
@@ -357,10 +358,10 @@ static bool apply_option(struct serve_config *config, int option, const char *va
     case OPT_DRAIN_TIMEOUT:
         return sg_option_parse_int("--drain-timeout", value, 0, 3600, &config->drain_timeout);
     case ':':
-        fprintf(stderr, "svidgate: serve: option %s needs a value\n", word);
+        fprintf(sg_cmd_errors(), "svidgate: serve: option %s needs a value\n", word);
         return false;
     default:
-        fprintf(stderr, "svidgate: serve: unknown option %s\n", word);
+        fprintf(sg_cmd_errors(), "svidgate: serve: unknown option %s\n", word);
         return false;
     }
 }
@@ -424,13 +425,13 @@ static bool apply_config_file(struct serve_config *config, const bool *given)
 
         if (option < 0 || option == OPT_HELP || option == OPT_CONFIG ||
             option == OPT_CHECK_CONFIG) {
-            fprintf(stderr, "svidgate: %s:%zu: unknown key \"%s\"; keys are the long options "
+            fprintf(sg_cmd_errors(), "svidgate: %s:%zu: unknown key \"%s\"; keys are the long options "
                     "of 'svidgate serve --help' without \"--\"\n", config->config_path,
                     item->line, item->key);
             return false;
         }
         if (!is_repeatable(option) && in_file[option - OPT_LISTEN]) {
-            fprintf(stderr, "svidgate: %s:%zu: key \"%s\" is given twice\n",
+            fprintf(sg_cmd_errors(), "svidgate: %s:%zu: key \"%s\" is given twice\n",
                     config->config_path, item->line, item->key);
             return false;
         }
@@ -438,7 +439,7 @@ static bool apply_config_file(struct serve_config *config, const bool *given)
         if (given[option - OPT_LISTEN])
             continue;
         if (!apply_option(config, option, item->value, item->key)) {
-            fprintf(stderr, "svidgate: %s:%zu: invalid value of key \"%s\"\n",
+            fprintf(sg_cmd_errors(), "svidgate: %s:%zu: invalid value of key \"%s\"\n",
                     config->config_path, item->line, item->key);
             return false;
         }
@@ -467,13 +468,13 @@ static bool check_combination(const struct serve_config *config)
 {
     if (config->bundles.count == 0 && config->federation_count == 0) {
         fputs("svidgate: serve needs at least one --bundle TD=PATH or --federate TD=URL; "
-              "without one every token fails with unknown_trust_domain\n", stderr);
+              "without one every token fails with unknown_trust_domain\n", sg_cmd_errors());
         return false;
     }
     if (!check_federations(config))
         return false;
     if (config->state_dir != NULL && access(config->state_dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "svidgate: --state-dir %s is not a writable folder: %s\n",
+        fprintf(sg_cmd_errors(), "svidgate: --state-dir %s is not a writable folder: %s\n",
                 config->state_dir, strerror(errno));
         return false;
     }
@@ -510,7 +511,7 @@ static int parse_args(int argc, char **argv, struct serve_config *config, bool r
             goto usage;
     }
     if (optind < argc) {
-        fprintf(stderr, "svidgate: serve takes no arguments, but got '%s'\n", argv[optind]);
+        fprintf(sg_cmd_errors(), "svidgate: serve takes no arguments, but got '%s'\n", argv[optind]);
         goto usage;
     }
     if (!check_combination(config))
@@ -519,7 +520,7 @@ static int parse_args(int argc, char **argv, struct serve_config *config, bool r
 
 usage:
     if (!reloading)
-        fputs("Run 'svidgate serve --help' for usage.\n", stderr);
+        fputs("Run 'svidgate serve --help' for usage.\n", sg_cmd_errors());
     return SG_EXIT_USAGE;
 }
 
@@ -604,21 +605,71 @@ static struct sg_live_config *live_settings(struct serve_config *config)
 }
 
 /*
+ * Joins the error lines that the parser wrote during a reload into one
+ * log value: it removes the "svidgate: " prefixes and replaces line
+ * breaks with "; ".
+ */
+static void join_error_lines(const char *text, size_t len, char *out, size_t out_size)
+{
+    static const char prefix[] = "svidgate: ";
+    size_t used = 0;
+
+    out[0] = '\0';
+    while (len > 0) {
+        const char *end = memchr(text, '\n', len);
+        size_t line = end != NULL ? (size_t)(end - text) : len;
+        size_t skip = line >= sizeof(prefix) - 1 && memcmp(text, prefix, sizeof(prefix) - 1) == 0
+                          ? sizeof(prefix) - 1
+                          : 0;
+
+        if (line > skip && used < out_size)
+            used += (size_t)snprintf(out + used, out_size - used, "%s%.*s", used > 0 ? "; " : "",
+                                     (int)(line - skip), text + skip);
+        text += line + (end != NULL);
+        len -= line + (end != NULL);
+    }
+}
+
+/*
+ * Parses the command line and the configuration file again, with the
+ * parser's error lines collected in `errors`. Returns parse_args()'s
+ * result.
+ */
+static int parse_for_reload(struct reload_context *reload, struct serve_config *fresh,
+                            char *errors, size_t errors_size)
+{
+    char *captured = NULL;
+    size_t captured_len = 0;
+    FILE *stream = open_memstream(&captured, &captured_len);
+    int status;
+
+    sg_cmd_errors_redirect(stream);
+    status = parse_args(reload->argc, reload->argv, fresh, true);
+    sg_cmd_errors_redirect(NULL);
+    if (stream != NULL)
+        fclose(stream);
+    join_error_lines(captured != NULL ? captured : "", captured_len, errors, errors_size);
+    free(captured);
+    return status;
+}
+
+/*
  * Reads the configuration file and the command line again for SIGHUP.
  * Returns the new live settings, or NULL to keep the running ones; the
- * parser has then printed what is wrong, with the file and line.
+ * log line then names what is wrong, with the file and line.
  */
 static struct sg_live_config *reload_config(void *arg)
 {
     struct reload_context *reload = arg;
     struct serve_config fresh = { 0 };
     struct sg_live_config *settings = NULL;
-    char path[256];
+    char path[256], errors[SG_MESSAGE_MAX], escaped[2 * SG_MESSAGE_MAX];
 
     sg_log_escape(reload->running->config_path, path, sizeof(path));
-    if (parse_args(reload->argc, reload->argv, &fresh, true) != -1) {
+    if (parse_for_reload(reload, &fresh, errors, sizeof(errors)) != -1) {
         sg_log(SG_LOG_ERROR, "configuration reload failed",
-               "file=\"%s\" action=\"kept the running configuration\"", path);
+               "file=\"%s\" error=\"%s\" action=\"kept the running configuration\"", path,
+               sg_log_escape(errors, escaped, sizeof(escaped)));
     } else {
         warn_restart_keys(reload->running, &fresh);
         settings = live_settings(&fresh);
@@ -670,7 +721,7 @@ static int run_server(struct serve_config *config, struct reload_context *reload
     enum sg_server_result result;
 
     if (settings == NULL) {
-        fputs("svidgate: out of memory\n", stderr);
+        fputs("svidgate: out of memory\n", sg_cmd_errors());
         return SG_EXIT_USAGE;
     }
     sg_live_config_slot_init(&live, settings);
@@ -693,22 +744,29 @@ static int run_server(struct serve_config *config, struct reload_context *reload
 }
 
 /*
- * --check-config: loads every bundle file as start-up would, so that a
- * missing or invalid bundle fails the check and not the next start.
- * Federated trust domains are not fetched.
+ * --check-config: parses the listen address and loads every bundle file
+ * as start-up would, so that a bad address or a missing or invalid bundle
+ * fails the check and not the next start. Federated trust domains are
+ * not fetched, and the address is not bound.
  */
 static int check_bundles(const struct serve_config *config)
 {
     struct sg_trust_publisher publisher;
+    struct sg_listen_address address;
     struct sg_status status;
-    bool loaded = sg_trust_publisher_init_federated(&publisher, config->bundles.files,
-                                                    config->bundles.count, config->federations,
-                                                    config->federation_count, 1,
-                                                    &status) == SG_OK;
+    char message[SG_MESSAGE_MAX];
+    bool loaded;
 
+    if (!sg_listen_address_parse(config->listen, &address, message, sizeof(message))) {
+        fprintf(sg_cmd_errors(), "svidgate: %s\n", message);
+        return SG_EXIT_USAGE;
+    }
+    loaded = sg_trust_publisher_init_federated(&publisher, config->bundles.files,
+                                               config->bundles.count, config->federations,
+                                               config->federation_count, 1, &status) == SG_OK;
     sg_trust_publisher_destroy(&publisher);
     if (!loaded) {
-        fprintf(stderr, "svidgate: %s\n", status.message);
+        fprintf(sg_cmd_errors(), "svidgate: %s\n", status.message);
         return SG_EXIT_USAGE;
     }
     printf("svidgate: the configuration is valid%s%s\n",
@@ -739,7 +797,7 @@ int sg_cmd_serve(int argc, char **argv)
     status = SG_EXIT_USAGE;
     /* libcurl is initialised here, before any thread starts. */
     if (config.federation_count > 0 && !sg_fed_global_init()) {
-        fputs("svidgate: initialising libcurl failed, so --federate cannot fetch\n", stderr);
+        fputs("svidgate: initialising libcurl failed, so --federate cannot fetch\n", sg_cmd_errors());
         goto done;
     }
     curl_ready = config.federation_count > 0;
@@ -748,7 +806,7 @@ int sg_cmd_serve(int argc, char **argv)
         cache = sg_cache_new((size_t)config.cache_entries);
     if (counters == NULL || (config.cache_entries > 0 && cache == NULL)) {
         fputs("svidgate: cannot create the verification cache (out of memory, or no random "
-              "bytes from getrandom)\n", stderr);
+              "bytes from getrandom)\n", sg_cmd_errors());
         goto done;
     }
 
@@ -757,7 +815,7 @@ int sg_cmd_serve(int argc, char **argv)
     if (sg_trust_publisher_init_federated(&publisher, config.bundles.files, config.bundles.count,
                                           config.federations, config.federation_count,
                                           (size_t)config.workers, &load_status) != SG_OK) {
-        fprintf(stderr, "svidgate: %s\n", load_status.message);
+        fprintf(sg_cmd_errors(), "svidgate: %s\n", load_status.message);
     } else {
         /* Saved bundles are published before the workers start, so the
          * server verifies at once while an endpoint is down. */

@@ -239,78 +239,120 @@ static void cache(FILE *out, const struct sg_route_context *context)
     fprintf(out, "svidgate_cache_evictions_total %" PRIu64 "\n", (uint64_t)total.evictions);
 }
 
-/* The per trust domain families, declared once and sampled per source below. */
-static void trust_families(FILE *out)
-{
-    family(out, "svidgate_bundle_age_seconds", "gauge",
-           "Seconds since the bundle in use was last loaded or fetched successfully.");
-    family(out, "svidgate_bundle_sequence", "gauge", "spiffe_sequence of the bundle in use.");
-    family(out, "svidgate_bundle_jwt_keys", "gauge", "JWT authorities in this worker's snapshot.");
-    family(out, "svidgate_bundle_x509_authorities", "gauge",
-           "X.509 authorities in this worker's snapshot.");
-    family(out, "svidgate_bundle_refresh_failures_total", "counter",
-           "Federation fetches that failed or were rejected.");
-    family(out, "svidgate_bundle_stale", "gauge",
-           "1 when a federated bundle is older than its staleness threshold.");
-}
+/* The per trust domain families. Each is written as one group: its HELP
+ * and TYPE lines, then its sample of every bundle source that has one. */
+enum trust_family {
+    TRUST_AGE,
+    TRUST_SEQUENCE,
+    TRUST_JWT_KEYS,
+    TRUST_X509_AUTHORITIES,
+    TRUST_REFRESH_FAILURES,
+    TRUST_STALE,
+    TRUST_FAMILY_COUNT,
+};
 
-static void key_counts(FILE *out, const char *trust_domain, const char *source,
-                       const struct sg_bundle *bundle)
-{
-    if (bundle == NULL)
-        return;
-    fprintf(out, "svidgate_bundle_jwt_keys{trust_domain=\"");
-    label_value(out, trust_domain);
-    fprintf(out, "\",source=\"%s\"} %zu\n", source, bundle->jwt_key_count);
-    fprintf(out, "svidgate_bundle_x509_authorities{trust_domain=\"");
-    label_value(out, trust_domain);
-    fprintf(out, "\",source=\"%s\"} %d\n", source, sk_X509_num(bundle->x509_authorities));
-}
+static const struct {
+    const char *name;
+    const char *type;
+    const char *help;
+} trust_families[TRUST_FAMILY_COUNT] = {
+    [TRUST_AGE] = { "svidgate_bundle_age_seconds", "gauge",
+                    "Seconds since the bundle in use was last loaded or fetched successfully." },
+    [TRUST_SEQUENCE] = { "svidgate_bundle_sequence", "gauge",
+                         "spiffe_sequence of the bundle in use." },
+    [TRUST_JWT_KEYS] = { "svidgate_bundle_jwt_keys", "gauge",
+                         "JWT authorities in this worker's snapshot." },
+    [TRUST_X509_AUTHORITIES] = { "svidgate_bundle_x509_authorities", "gauge",
+                                 "X.509 authorities in this worker's snapshot." },
+    [TRUST_REFRESH_FAILURES] = { "svidgate_bundle_refresh_failures_total", "counter",
+                                 "Federation fetches that failed or were rejected." },
+    [TRUST_STALE] = { "svidgate_bundle_stale", "gauge",
+                      "1 when a federated bundle is older than its staleness threshold." },
+};
 
 /* Writes `name{trust_domain="...",source="..."} value`. */
-static void trust_sample(FILE *out, const char *name, const char *trust_domain,
+static void trust_sample(FILE *out, enum trust_family family, const char *trust_domain,
                          const char *source, long long value)
 {
-    fprintf(out, "%s{trust_domain=\"", name);
+    fprintf(out, "%s{trust_domain=\"", trust_families[family].name);
     label_value(out, trust_domain);
     fprintf(out, "\",source=\"%s\"} %lld\n", source, value);
 }
 
-static void file_trust(FILE *out, const struct sg_route_context *context, size_t i, int64_t now)
+/* Writes the key counts of `bundle` (this worker's snapshot), when it has one. */
+static void key_count_sample(FILE *out, enum trust_family family, const char *trust_domain,
+                             const char *source, const struct sg_bundle *bundle)
+{
+    if (bundle == NULL)
+        return;
+    if (family == TRUST_JWT_KEYS)
+        trust_sample(out, family, trust_domain, source, (long long)bundle->jwt_key_count);
+    else
+        trust_sample(out, family, trust_domain, source,
+                     (long long)sk_X509_num(bundle->x509_authorities));
+}
+
+/* Writes the sample of `family` for bundle file `i`, when it has one. */
+static void file_sample(FILE *out, const struct sg_route_context *context,
+                        enum trust_family family, size_t i, int64_t now)
 {
     const struct sg_trust_publisher *publisher = context->publisher;
     const char *trust_domain = publisher->files[i].trust_domain;
     const struct sg_bundle *bundle =
         sg_trust_set_find(context->trust, sg_slice_cstr(trust_domain));
 
-    trust_sample(out, "svidgate_bundle_age_seconds", trust_domain, "file",
-                 (long long)(now - publisher->status[i].last_success));
-    if (bundle != NULL && bundle->has_sequence)
-        trust_sample(out, "svidgate_bundle_sequence", trust_domain, "file",
-                     (long long)bundle->sequence);
-    key_counts(out, trust_domain, "file", bundle);
+    switch (family) {
+    case TRUST_AGE:
+        trust_sample(out, family, trust_domain, "file",
+                     (long long)(now - publisher->status[i].last_success));
+        break;
+    case TRUST_SEQUENCE:
+        if (bundle != NULL && bundle->has_sequence)
+            trust_sample(out, family, trust_domain, "file", (long long)bundle->sequence);
+        break;
+    case TRUST_JWT_KEYS:
+    case TRUST_X509_AUTHORITIES:
+        key_count_sample(out, family, trust_domain, "file", bundle);
+        break;
+    default: /* refresh failures and staleness belong to federation only */
+        break;
+    }
 }
 
-static void federated_trust(FILE *out, const struct sg_route_context *context, size_t i,
-                            int64_t now)
+/* Writes the sample of `family` for federated trust domain `i`, when it has one. */
+static void federated_sample(FILE *out, const struct sg_route_context *context,
+                             enum trust_family family, size_t i, int64_t now)
 {
     const struct sg_trust_publisher *publisher = context->publisher;
     const struct sg_federation_status *status = &publisher->federation_status[i];
     const char *trust_domain = publisher->federations[i].trust_domain;
-    bool stale = status->stale_after > 0 && now - status->fresh_since > status->stale_after;
 
-    if (status->last_success > 0)
-        trust_sample(out, "svidgate_bundle_age_seconds", trust_domain, "federation",
-                     (long long)(now - status->last_success));
-    if (status->has_bundle && status->has_sequence)
-        trust_sample(out, "svidgate_bundle_sequence", trust_domain, "federation",
-                     (long long)status->sequence);
-    if (status->has_bundle)
-        key_counts(out, trust_domain, "federation",
-                   sg_trust_set_find(context->trust, sg_slice_cstr(trust_domain)));
-    trust_sample(out, "svidgate_bundle_refresh_failures_total", trust_domain, "federation",
-                 (long long)status->failures);
-    trust_sample(out, "svidgate_bundle_stale", trust_domain, "federation", stale);
+    switch (family) {
+    case TRUST_AGE:
+        if (status->last_success > 0)
+            trust_sample(out, family, trust_domain, "federation",
+                         (long long)(now - status->last_success));
+        break;
+    case TRUST_SEQUENCE:
+        if (status->has_bundle && status->has_sequence)
+            trust_sample(out, family, trust_domain, "federation", (long long)status->sequence);
+        break;
+    case TRUST_JWT_KEYS:
+    case TRUST_X509_AUTHORITIES:
+        if (status->has_bundle)
+            key_count_sample(out, family, trust_domain, "federation",
+                             sg_trust_set_find(context->trust, sg_slice_cstr(trust_domain)));
+        break;
+    case TRUST_REFRESH_FAILURES:
+        trust_sample(out, family, trust_domain, "federation", (long long)status->failures);
+        break;
+    case TRUST_STALE:
+        trust_sample(out, family, trust_domain, "federation",
+                     status->stale_after > 0 && now - status->fresh_since > status->stale_after);
+        break;
+    default:
+        break;
+    }
 }
 
 /* Reads the publisher's status under its lock, as GET /v1/bundles does. */
@@ -322,12 +364,14 @@ static void trust(FILE *out, const struct sg_route_context *context, int64_t now
            "Generation of the trust snapshot this worker uses.");
     fprintf(out, "svidgate_snapshot_generation %" PRIu64 "\n", context->trust->generation);
 
-    trust_families(out);
     pthread_mutex_lock(&publisher->lock);
-    for (size_t i = 0; i < publisher->file_count; i++)
-        file_trust(out, context, i, now);
-    for (size_t i = 0; i < publisher->federation_count; i++)
-        federated_trust(out, context, i, now);
+    for (int f = 0; f < TRUST_FAMILY_COUNT; f++) {
+        family(out, trust_families[f].name, trust_families[f].type, trust_families[f].help);
+        for (size_t i = 0; i < publisher->file_count; i++)
+            file_sample(out, context, (enum trust_family)f, i, now);
+        for (size_t i = 0; i < publisher->federation_count; i++)
+            federated_sample(out, context, (enum trust_family)f, i, now);
+    }
     uint64_t reload_errors = publisher->reload_errors;
     pthread_mutex_unlock(&publisher->lock);
 

@@ -77,6 +77,13 @@ class ConfigFileTest(unittest.TestCase):
         self.assertEqual(completed.returncode, 2, completed.stderr)
         self.assertIn(broken, completed.stderr)
 
+    def test_check_rejects_bad_listen(self):
+        for listen in ("127.0.0.1:99999", "bogus:zz"):
+            with self.subTest(listen=listen):
+                completed = self.check(self.bundle_line + f"listen = {listen}\n")
+                self.assertEqual(completed.returncode, 2, completed.stderr)
+                self.assertIn("listen address", completed.stderr)
+
     def test_unknown_key(self):
         self.assert_error_at(self.bundle_line + "\nlistne = 127.0.0.1:0\n", 3,
                              'unknown key "listne"')

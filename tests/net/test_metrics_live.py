@@ -47,6 +47,7 @@ class Scrape:
         self.helps = set()
         self.samples = {}
         self.family_of = {}
+        self.current = None  # the family of the last TYPE line
         self._parse(test, text)
 
     def _family(self, test, name):
@@ -74,6 +75,7 @@ class Scrape:
                     test.assertNotIn(match.group(1), self.types, "TYPE given twice")
                     test.assertIn(match.group(1), self.helps, "TYPE without HELP before it")
                     self.types[match.group(1)] = match.group(2)
+                    self.current = match.group(1)
                 else:
                     self._parse_sample(test, line)
 
@@ -87,6 +89,9 @@ class Scrape:
         test.assertNotIn(key, self.samples, "the same series twice")
         self.samples[key] = float(value)
         self.family_of[key] = self._family(test, name)
+        # The exposition format wants every line of a family in one group,
+        # right after its TYPE line.
+        test.assertEqual(self.family_of[key], self.current, "a sample outside its family's group")
 
     def value(self, name, **labels):
         for (sample_name, pairs), value in self.samples.items():

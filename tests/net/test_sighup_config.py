@@ -135,7 +135,12 @@ class SighupConfigTest(unittest.TestCase):
     def test_bad_file_keeps_running_config(self):
         self.write("allow = * spiffe://example.org/web\nallow = *\n")
         self.reload('msg="configuration reload failed"')
-        self.assertIn(f"{self.path}:5: ", self.server.log_text())
+        failed = [line for line in self.server.log_text().splitlines()
+                  if 'msg="configuration reload failed"' in line]
+        self.assertEqual(len(failed), 1)
+        # The reason is a value of the key=value line, not a loose line beside it.
+        self.assertIn(' error="', failed[0])
+        self.assertIn(f"{self.path}:5: invalid value", failed[0])
         self.assertEqual(self.auth_status("spiffe://example.org/web"), 200)
         self.assertEqual(self.auth_status(NEW_ID), 403)
 
