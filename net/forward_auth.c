@@ -114,20 +114,37 @@ static void read_audiences(const struct sg_route_context *context,
         auth->audience_count = context->default_audience_count;
 }
 
+/*
+ * Reads the original path: the /v1/auth/PATH suffix, else the
+ * X-Forwarded-Uri and X-Original-URI lines. Those lines must all name the
+ * same path, because a gateway sets one of them and may pass a client's
+ * own line of the other name (nginx passes X-Forwarded-Uri). Lines that
+ * disagree give an empty path, which the policy denies when it has path
+ * rules.
+ */
 static void read_original_path(const struct sg_http_request *request, struct auth_request *auth)
 {
     struct sg_slice path = sg_http_request_path(request);
-    const struct sg_http_header *header;
 
     if (path.len > AUTH_PATH_LEN) {
         auth->path = sg_slice_make(path.ptr + AUTH_PATH_LEN, path.len - AUTH_PATH_LEN);
         return;
     }
-    header = sg_http_request_find_header(request, "x-forwarded-uri");
-    if (header == NULL)
-        header = sg_http_request_find_header(request, "x-original-uri");
-    if (header != NULL)
-        auth->path = without_query(header->value);
+    for (size_t i = 0; i < request->header_count; i++) {
+        const struct sg_http_header *header = &request->headers[i];
+        struct sg_slice value;
+
+        if (!sg_http_token_eq(header->name, "x-forwarded-uri") &&
+            !sg_http_token_eq(header->name, "x-original-uri"))
+            continue;
+        value = without_query(header->value);
+        if (auth->path.ptr == NULL) {
+            auth->path = value;
+        } else if (!sg_slice_eq(auth->path, value)) {
+            auth->path = sg_slice_make(auth_path, 0);
+            return;
+        }
+    }
 }
 
 /* ---- Verification --------------------------------------------------- */

@@ -356,6 +356,36 @@ class PolicyTest(unittest.TestCase):
         self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /%61dmin"]),
                          (403, "policy_denied"))
 
+    def test_fragment_path_denied(self):
+        # nginx cuts "#x" off before routing to /admin, but $request_uri keeps it.
+        self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /admin#x"]),
+                         (403, "policy_denied"))
+        self.assertEqual(self.status(WEB_ID, headers=["X-Forwarded-Uri: /admin#x"]),
+                         (403, "policy_denied"))
+
+    def test_path_parameter_denied(self):
+        # Servlet containers route /admin;x=1 to /admin.
+        self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /admin;x=1"]),
+                         (403, "policy_denied"))
+        self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /admin;/x"]),
+                         (403, "policy_denied"))
+
+    def test_client_forwarded_uri_denied(self):
+        # nginx sets X-Original-URI but passes a client's own X-Forwarded-Uri on.
+        headers = ["X-Forwarded-Uri: /home", "X-Original-URI: /admin"]
+        self.assertEqual(self.status(WEB_ID, headers=headers), (403, "policy_denied"))
+
+    def test_duplicate_path_header_denied(self):
+        for name in ("X-Forwarded-Uri", "X-Original-URI"):
+            with self.subTest(name=name):
+                headers = [f"{name}: /home", f"{name}: /admin"]
+                self.assertEqual(self.status(WEB_ID, headers=headers), (403, "policy_denied"))
+
+    def test_agreeing_path_headers_allowed(self):
+        headers = ["X-Forwarded-Uri: /admin?a=1", "X-Original-URI: /admin?b=2"]
+        self.assertEqual(self.status(OPS_ID, headers=headers), (200, None))
+        self.assertEqual(self.status(WEB_ID, headers=headers), (403, "policy_denied"))
+
     def test_star_audience_rule(self):
         token = self.credentials.token("spiffe://example.org/any-audience", audience=("x",))
         response = self.server.request("GET", "/v1/auth", [bearer(token), "X-Svid-Audience: x"])
