@@ -274,14 +274,18 @@ static enum sg_error verify_forwarded_pem(struct sg_route_context *context,
     return verdict;
 }
 
-/* The Bearer token of an Authorization value, or an empty slice for another scheme. */
+/*
+ * Returns the Bearer token of an Authorization value: a slice of length 0
+ * for the scheme without a token, or ptr NULL for another scheme. The
+ * parser has trimmed the value, so "Bearer " arrives as "Bearer".
+ */
 static struct sg_slice bearer_token(struct sg_slice value)
 {
     static const char scheme[] = "bearer";
     size_t pos = sizeof(scheme) - 1;
 
-    if (value.len <= pos || value.ptr[pos] != ' ' ||
-        !sg_http_token_eq(sg_slice_make(value.ptr, pos), scheme))
+    if (value.len < pos || !sg_http_token_eq(sg_slice_make(value.ptr, pos), scheme) ||
+        (value.len > pos && value.ptr[pos] != ' '))
         return sg_slice_make(NULL, 0);
     while (pos < value.len && value.ptr[pos] == ' ')
         pos++;

@@ -239,6 +239,13 @@ class ForwardAuthTest(unittest.TestCase):
                    f"X-SSL-Client-Cert: {url_encoded_pem(self.leaf)}"]
         self.assert_rejected(self.auth(headers), 401, "bad_signature")
 
+    def test_empty_bearer_not_passed_over(self):
+        for value in ("Bearer", "bearer ", "Bearer    "):
+            with self.subTest(value=value):
+                headers = [f"Authorization: {value}",
+                           f"X-SSL-Client-Cert: {url_encoded_pem(self.leaf)}"]
+                self.assert_rejected(self.auth(headers), 401, "malformed")
+
     def test_invalid_xfcc_not_passed_over(self):
         headers = ["x-forwarded-client-cert: Cert=%zz",
                    f"X-SSL-Client-Cert: {url_encoded_pem(self.leaf)}"]
