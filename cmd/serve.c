@@ -20,6 +20,7 @@
 #include "cache/verify_cache.h"
 #include "net/federation_refresh.h"
 #include "net/federation_source.h"
+#include "net/listen_socket.h"
 #include "net/live_config.h"
 #include "net/log.h"
 #include "net/server.h"
@@ -693,19 +694,26 @@ static int run_server(struct serve_config *config, struct reload_context *reload
 }
 
 /*
- * --check-config: loads every bundle file as start-up would, so that a
- * missing or invalid bundle fails the check and not the next start.
- * Federated trust domains are not fetched.
+ * --check-config: parses the listen address and loads every bundle file
+ * as start-up would, so that an invalid address or a missing or invalid
+ * bundle fails the check and not the next start. Federated trust domains
+ * are not fetched, and the address is not bound.
  */
 static int check_bundles(const struct serve_config *config)
 {
+    struct sg_listen_address address;
+    char message[512];
     struct sg_trust_publisher publisher;
     struct sg_status status;
-    bool loaded = sg_trust_publisher_init_federated(&publisher, config->bundles.files,
-                                                    config->bundles.count, config->federations,
-                                                    config->federation_count, 1,
-                                                    &status) == SG_OK;
+    bool loaded;
 
+    if (!sg_listen_address_parse(config->listen, &address, message, sizeof(message))) {
+        fprintf(stderr, "svidgate: %s\n", message);
+        return SG_EXIT_USAGE;
+    }
+    loaded = sg_trust_publisher_init_federated(&publisher, config->bundles.files,
+                                               config->bundles.count, config->federations,
+                                               config->federation_count, 1, &status) == SG_OK;
     sg_trust_publisher_destroy(&publisher);
     if (!loaded) {
         fprintf(stderr, "svidgate: %s\n", status.message);

@@ -77,6 +77,13 @@ class ConfigFileTest(unittest.TestCase):
         self.assertEqual(completed.returncode, 2, completed.stderr)
         self.assertIn(broken, completed.stderr)
 
+    def test_check_parses_listen_address(self):
+        for address in ("127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1", "127.0.0.1:-1"):
+            with self.subTest(address=address):
+                completed = self.check(self.bundle_line + f"listen = {address}\n")
+                self.assertEqual(completed.returncode, 2, completed.stdout)
+                self.assertIn(f"invalid listen address '{address}'", completed.stderr)
+
     def test_unknown_key(self):
         self.assert_error_at(self.bundle_line + "\nlistne = 127.0.0.1:0\n", 3,
                              'unknown key "listne"')
