@@ -187,7 +187,8 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
 {
     uint64_t generation = context->trust->generation;
     const struct sg_cache_entry *entry =
-        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, token, generation, now);
+        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, token, generation,
+                              context->leeway, now);
     struct sg_jwt_options options = { .now = now, .leeway = context->leeway };
     struct sg_jwt_svid svid;
     enum sg_error verdict;
@@ -226,7 +227,8 @@ static enum sg_error verify_pem(struct sg_route_context *context, struct sg_slic
 {
     uint64_t generation = context->trust->generation;
     const struct sg_cache_entry *entry =
-        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_X509_PEM, pem, generation, now);
+        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_X509_PEM, pem, generation,
+                              context->leeway, now);
     struct sg_x509_options options = { .now = now, .leeway = context->leeway };
     STACK_OF(X509) *chain = NULL;
     struct sg_x509_svid svid;
