@@ -112,6 +112,9 @@ class ConfigFileTest(unittest.TestCase):
         self.assert_error_at((self.bundle_line + "audience = caf\xe9\n").encode("latin-1"), 2,
                              "not valid UTF-8")
 
+    def test_byte_order_mark_named(self):
+        self.assert_error_at(("\ufeff" + self.bundle_line).encode("utf-8"), 1, "byte order mark")
+
     def test_control_byte(self):
         self.assert_error_at(self.bundle_line + "audience = a\x01b\n", 2, "control character")
 
