@@ -1,5 +1,7 @@
 #include "core/config_lines.h"
 
+#include <string.h>
+
 static bool is_blank(uint8_t c)
 {
     return c == ' ' || c == '\t';
@@ -132,6 +134,13 @@ enum sg_config_step sg_config_next_entry(struct sg_config_reader *reader,
 
         if (line.len > 0 && line.ptr[line.len - 1] == '\r')
             line.len--;
+        /* Some editors start a UTF-8 file with U+FEFF; name it, since the
+         * "key = value" error would point at an invisible character. */
+        if (reader->line == 1 && line.len >= 3 && memcmp(line.ptr, "\xef\xbb\xbf", 3) == 0) {
+            sg_fail(status, SG_ERR_MALFORMED,
+                    "the file starts with a UTF-8 byte order mark; save it without one");
+            return SG_CONFIG_ERROR;
+        }
         if (check_line_bytes(line, status) != SG_OK)
             return SG_CONFIG_ERROR;
 

@@ -50,16 +50,17 @@ static bool next_word(struct sg_cursor *cursor, struct sg_slice *word)
     return true;
 }
 
-/* Checks a PATH-PREFIX: '/', then visible ASCII without '?', '#', '%' or '\\'. */
+/* Checks a PATH-PREFIX: '/', then visible ASCII without '?', '#', '%', ';' or '\\'. */
 static enum sg_error check_path_prefix(struct sg_slice prefix, struct sg_status *status)
 {
     for (size_t i = 0; i < prefix.len; i++) {
         uint8_t c = prefix.ptr[i];
 
-        if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == '\\')
+        if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == ';' ||
+            c == '\\')
             return sg_fail(status, SG_ERR_MALFORMED,
                            "path prefix \"%.*s\" has byte 0x%02x; use the path as sent, "
-                           "without a query, '%%' or '\\'",
+                           "without a query, '%%', ';' or '\\'",
                            (int)prefix.len, (const char *)prefix.ptr, c);
     }
     return SG_OK;
@@ -232,7 +233,9 @@ static bool audience_matches(const struct sg_policy_rule *rule, const struct sg_
 
 /*
  * Whether a backend could read `path` as another path: percent-encoding,
- * a backslash, an empty segment, or a "." or ".." segment.
+ * a backslash, an empty segment, a "." or ".." segment, a '#' (nginx
+ * routes /admin#x as /admin) or a ';' (servlet containers route
+ * /admin;x=1 as /admin).
  */
 static bool path_is_ambiguous(struct sg_slice path)
 {
@@ -243,7 +246,8 @@ static bool path_is_ambiguous(struct sg_slice path)
     for (size_t i = 1; i <= path.len; i++) {
         size_t segment_len;
 
-        if (i < path.len && (path.ptr[i] == '%' || path.ptr[i] == '\\'))
+        if (i < path.len && (path.ptr[i] == '%' || path.ptr[i] == '\\' || path.ptr[i] == '#' ||
+                             path.ptr[i] == ';'))
             return true;
         if (i < path.len && path.ptr[i] != '/')
             continue;

@@ -114,20 +114,37 @@ static void read_audiences(const struct sg_route_context *context,
         auth->audience_count = context->default_audience_count;
 }
 
+/*
+ * Reads the original path: the /v1/auth/PATH suffix, else the
+ * X-Forwarded-Uri and X-Original-URI lines. Those lines must all name the
+ * same path, because a gateway sets one of them and may pass a client's
+ * own line of the other name (nginx passes X-Forwarded-Uri). Lines that
+ * disagree give an empty path, which the policy denies when it has path
+ * rules.
+ */
 static void read_original_path(const struct sg_http_request *request, struct auth_request *auth)
 {
     struct sg_slice path = sg_http_request_path(request);
-    const struct sg_http_header *header;
 
     if (path.len > AUTH_PATH_LEN) {
         auth->path = sg_slice_make(path.ptr + AUTH_PATH_LEN, path.len - AUTH_PATH_LEN);
         return;
     }
-    header = sg_http_request_find_header(request, "x-forwarded-uri");
-    if (header == NULL)
-        header = sg_http_request_find_header(request, "x-original-uri");
-    if (header != NULL)
-        auth->path = without_query(header->value);
+    for (size_t i = 0; i < request->header_count; i++) {
+        const struct sg_http_header *header = &request->headers[i];
+        struct sg_slice value;
+
+        if (!sg_http_token_eq(header->name, "x-forwarded-uri") &&
+            !sg_http_token_eq(header->name, "x-original-uri"))
+            continue;
+        value = without_query(header->value);
+        if (auth->path.ptr == NULL) {
+            auth->path = value;
+        } else if (!sg_slice_eq(auth->path, value)) {
+            auth->path = sg_slice_make(auth_path, 0);
+            return;
+        }
+    }
 }
 
 /* ---- Verification --------------------------------------------------- */
@@ -170,7 +187,8 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
 {
     uint64_t generation = context->trust->generation;
     const struct sg_cache_entry *entry =
-        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, token, generation, now);
+        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, token, generation,
+                              context->leeway, now);
     struct sg_jwt_options options = { .now = now, .leeway = context->leeway };
     struct sg_jwt_svid svid;
     enum sg_error verdict;
@@ -209,7 +227,8 @@ static enum sg_error verify_pem(struct sg_route_context *context, struct sg_slic
 {
     uint64_t generation = context->trust->generation;
     const struct sg_cache_entry *entry =
-        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_X509_PEM, pem, generation, now);
+        sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_X509_PEM, pem, generation,
+                              context->leeway, now);
     struct sg_x509_options options = { .now = now, .leeway = context->leeway };
     STACK_OF(X509) *chain = NULL;
     struct sg_x509_svid svid;
@@ -257,14 +276,18 @@ static enum sg_error verify_forwarded_pem(struct sg_route_context *context,
     return verdict;
 }
 
-/* The Bearer token of an Authorization value, or an empty slice for another scheme. */
+/*
+ * Returns the Bearer token of an Authorization value: a slice of length 0
+ * for the scheme without a token, or ptr NULL for another scheme. The
+ * parser has trimmed the value, so "Bearer " arrives as "Bearer".
+ */
 static struct sg_slice bearer_token(struct sg_slice value)
 {
     static const char scheme[] = "bearer";
     size_t pos = sizeof(scheme) - 1;
 
-    if (value.len <= pos || value.ptr[pos] != ' ' ||
-        !sg_http_token_eq(sg_slice_make(value.ptr, pos), scheme))
+    if (value.len < pos || !sg_http_token_eq(sg_slice_make(value.ptr, pos), scheme) ||
+        (value.len > pos && value.ptr[pos] != ' '))
         return sg_slice_make(NULL, 0);
     while (pos < value.len && value.ptr[pos] == ' ')
         pos++;

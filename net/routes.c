@@ -218,7 +218,7 @@ static bool answer_jwt_from_cache(struct sg_route_context *context, const struct
 {
     const struct sg_cache_entry *entry =
         sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, jwt->token,
-                              context->trust->generation, now);
+                              context->trust->generation, context->leeway, now);
 
     if (entry == NULL)
         return false;
@@ -424,7 +424,8 @@ static void handle_verify_x509(struct sg_route_context *context,
                                                         : SG_CREDENTIAL_X509_JSON;
     uint64_t generation = context->trust->generation;
     const struct sg_cache_entry *entry =
-        sg_verdict_cache_find(&context->verdicts, kind, request->body, generation, now);
+        sg_verdict_cache_find(&context->verdicts, kind, request->body, generation,
+                              context->leeway, now);
     STACK_OF(X509) *chain = NULL;
     struct sg_x509_svid svid;
     const char *message = NULL;

@@ -241,6 +241,19 @@ static void reload_on_sighup(const struct sg_server_config *config)
 }
 
 /*
+ * Takes the stop signals that arrived during the drain, such as a second
+ * SIGTERM. Unblocking them while pending would kill the process with the
+ * default action before it logs "stopped" and returns.
+ */
+static void discard_pending_signals(const sigset_t *signals)
+{
+    const struct timespec no_wait = { 0 };
+
+    while (sigtimedwait(signals, NULL, &no_wait) > 0)
+        continue;
+}
+
+/*
  * Waits for SIGINT or SIGTERM, reloading on every SIGHUP, logging the
  * counters every stats interval and feeding the systemd watchdog every
  * half watchdog period.
@@ -426,6 +439,7 @@ enum sg_server_result sg_server_run(const struct sg_server_config *config)
     sg_batch_hub_destroy(&server.batch);         /* after the connections that hold jobs */
     sg_metrics_destroy(&server.metrics);
 
+    discard_pending_signals(&stop_signals);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     free(server.workers);
     sg_notify_close(&server.notify);

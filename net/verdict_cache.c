@@ -41,32 +41,46 @@ void sg_verdict_cache_destroy(struct sg_verdict_cache *verdicts)
     verdicts->key = NULL;
 }
 
+/* Bytes of a key before the credential: the kind, then the leeway in 16 bits. */
+#define KEY_PREFIX_LEN 3
+
+_Static_assert(SG_LEEWAY_MAX <= UINT16_MAX, "the leeway of a key is stored in 16 bits");
+
 /*
- * Builds kind || credential in the scratch key; false when it is not
- * cached at all. A token over SG_JWT_MAX is rejected before any work, so
- * caching its verdict would only let junk take cache memory.
+ * Builds kind || leeway || credential in the scratch key; false when it
+ * is not cached at all. The leeway is part of the key because a verdict
+ * depends on it and SIGHUP can change it: an entry stored as valid until
+ * exp + 30 s must not answer once the leeway is 0. A token over
+ * SG_JWT_MAX is rejected before any work, so caching its verdict would
+ * only let junk take cache memory.
  */
 static bool make_key(struct sg_verdict_cache *verdicts, enum sg_credential_kind kind,
-                     struct sg_slice credential, struct sg_slice *key)
+                     int64_t leeway, struct sg_slice credential, struct sg_slice *key)
 {
-    if (verdicts->cache == NULL || credential.len >= SG_CACHE_CREDENTIAL_MAX)
+    uint16_t leeway_bits = (uint16_t)leeway;
+
+    if (verdicts->cache == NULL || credential.len > SG_CACHE_CREDENTIAL_MAX - KEY_PREFIX_LEN)
         return false;
     if (kind == SG_CREDENTIAL_JWT && credential.len > SG_JWT_MAX)
         return false;
+    if (leeway < 0 || leeway > SG_LEEWAY_MAX)
+        return false;
     verdicts->key[0] = (uint8_t)kind;
-    memcpy(verdicts->key + 1, credential.ptr, credential.len);
-    *key = sg_slice_make(verdicts->key, credential.len + 1);
+    memcpy(verdicts->key + 1, &leeway_bits, sizeof(leeway_bits));
+    memcpy(verdicts->key + KEY_PREFIX_LEN, credential.ptr, credential.len);
+    *key = sg_slice_make(verdicts->key, credential.len + KEY_PREFIX_LEN);
     return true;
 }
 
 const struct sg_cache_entry *sg_verdict_cache_find(struct sg_verdict_cache *verdicts,
                                                    enum sg_credential_kind kind,
                                                    struct sg_slice credential,
-                                                   uint64_t generation, int64_t now)
+                                                   uint64_t generation, int64_t leeway,
+                                                   int64_t now)
 {
     struct sg_slice key;
 
-    if (!make_key(verdicts, kind, credential, &key))
+    if (!make_key(verdicts, kind, leeway, credential, &key))
         return NULL;
     return sg_cache_lookup(verdicts->cache, key, generation, now, &verdicts->stats);
 }
@@ -78,12 +92,12 @@ static bool cacheable(enum sg_error error)
 }
 
 static void store(struct sg_verdict_cache *verdicts, enum sg_credential_kind kind,
-                  struct sg_slice credential, uint64_t generation, int64_t valid_until,
-                  enum sg_error error, struct sg_slice value)
+                  struct sg_slice credential, uint64_t generation, int64_t leeway,
+                  int64_t valid_until, enum sg_error error, struct sg_slice value)
 {
     struct sg_slice key;
 
-    if (cacheable(error) && make_key(verdicts, kind, credential, &key))
+    if (cacheable(error) && make_key(verdicts, kind, leeway, credential, &key))
         (void)sg_cache_insert(verdicts->cache, key, generation, valid_until, error, value,
                               &verdicts->stats);
 }
@@ -143,16 +157,16 @@ void sg_verdict_cache_store_jwt(struct sg_verdict_cache *verdicts, struct sg_sli
     if (verdicts->cache == NULL || !cacheable(svid->status.error))
         return;
     if (svid->status.error != SG_OK) {
-        store(verdicts, SG_CREDENTIAL_JWT, token, generation, INT64_MAX, svid->status.error,
-              result_json);
+        store(verdicts, SG_CREDENTIAL_JWT, token, generation, leeway, INT64_MAX,
+              svid->status.error, result_json);
         return;
     }
 
     buffer = malloc(VALUE_MAX);
     if (buffer != NULL && encode_jwt_value(svid, result_json, buffer, &used))
         /* Valid until the expiry check would fail: now - leeway >= exp. */
-        store(verdicts, SG_CREDENTIAL_JWT, token, generation, svid->expires_at + leeway, SG_OK,
-              sg_slice_make(buffer, used));
+        store(verdicts, SG_CREDENTIAL_JWT, token, generation, leeway, svid->expires_at + leeway,
+              SG_OK, sg_slice_make(buffer, used));
     free(buffer);
 }
 
@@ -166,7 +180,8 @@ void sg_verdict_cache_store_x509(struct sg_verdict_cache *verdicts, enum sg_cred
     if (verdicts->cache == NULL || !cacheable(svid->status.error))
         return;
     if (svid->status.error != SG_OK) {
-        store(verdicts, kind, body, generation, INT64_MAX, svid->status.error, result_json);
+        store(verdicts, kind, body, generation, leeway, INT64_MAX, svid->status.error,
+              result_json);
         return;
     }
 
@@ -174,7 +189,7 @@ void sg_verdict_cache_store_x509(struct sg_verdict_cache *verdicts, enum sg_cred
     if (buffer != NULL && encode_identity(&svid->id, svid->expires_at, buffer, &used) &&
         append(buffer, &used, result_json.ptr, result_json.len))
         /* Valid until the expiry check would fail: now - leeway > notAfter. */
-        store(verdicts, kind, body, generation, svid->expires_at + leeway + 1, SG_OK,
+        store(verdicts, kind, body, generation, leeway, svid->expires_at + leeway + 1, SG_OK,
               sg_slice_make(buffer, used));
     free(buffer);
 }

@@ -54,11 +54,12 @@ bool sg_verdict_cache_init(struct sg_verdict_cache *verdicts, struct sg_cache *c
                            struct sg_cache_counters *counters);
 void sg_verdict_cache_destroy(struct sg_verdict_cache *verdicts);
 
-/* Returns the cached verdict of `credential`, or NULL. */
+/* Returns the verdict of `credential` cached with this leeway, or NULL. */
 const struct sg_cache_entry *sg_verdict_cache_find(struct sg_verdict_cache *verdicts,
                                                    enum sg_credential_kind kind,
                                                    struct sg_slice credential,
-                                                   uint64_t generation, int64_t now);
+                                                   uint64_t generation, int64_t leeway,
+                                                   int64_t now);
 
 /*
  * Stores a JWT's verdict and its rendered result object. A valid verdict

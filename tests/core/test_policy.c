@@ -210,6 +210,7 @@ static void test_ambiguous_paths_denied(void **state)
     static const char *const rules[] = { "gw spiffe://a.test/*", "gw /admin spiffe://a.test/ops" };
     static const char *const paths[] = {
         "/x/../admin", "/./admin", "//admin", "/%61dmin", "/x\\admin", "/x/..", "/x/.", "x",
+        "/admin#x", "/x#/../admin", "/admin;x=1", "/admin;/x", "",
     };
     struct sg_policy policy;
 
@@ -248,6 +249,7 @@ static void test_bad_rules_rejected(void **state)
         { "gw /admin", SG_ERR_MALFORMED },
         { "gw /a%2f spiffe://a.test/x", SG_ERR_MALFORMED },
         { "gw /a?b spiffe://a.test/x", SG_ERR_MALFORMED },
+        { "gw /a;b spiffe://a.test/x", SG_ERR_MALFORMED },
         { "gw spiffe://A.test/x", SG_ERR_INVALID_SPIFFE_ID },
         { "gw spiffe://a.test", SG_ERR_INVALID_SPIFFE_ID },
         { "gw spiffe://a.test/", SG_ERR_INVALID_SPIFFE_ID },

@@ -77,12 +77,13 @@ class ConfigFileTest(unittest.TestCase):
         self.assertEqual(completed.returncode, 2, completed.stderr)
         self.assertIn(broken, completed.stderr)
 
-    def test_check_rejects_bad_listen(self):
-        for listen in ("127.0.0.1:99999", "bogus:zz"):
-            with self.subTest(listen=listen):
-                completed = self.check(self.bundle_line + f"listen = {listen}\n")
-                self.assertEqual(completed.returncode, 2, completed.stderr)
-                self.assertIn("listen address", completed.stderr)
+    def test_check_parses_listen_address(self):
+        for address in ("127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1", "127.0.0.1:-1",
+                        "bogus:zz"):
+            with self.subTest(address=address):
+                completed = self.check(self.bundle_line + f"listen = {address}\n")
+                self.assertEqual(completed.returncode, 2, completed.stdout)
+                self.assertIn(f"invalid listen address '{address}'", completed.stderr)
 
     def test_unknown_key(self):
         self.assert_error_at(self.bundle_line + "\nlistne = 127.0.0.1:0\n", 3,
@@ -111,6 +112,9 @@ class ConfigFileTest(unittest.TestCase):
     def test_invalid_utf8(self):
         self.assert_error_at((self.bundle_line + "audience = caf\xe9\n").encode("latin-1"), 2,
                              "not valid UTF-8")
+
+    def test_byte_order_mark_named(self):
+        self.assert_error_at(("\ufeff" + self.bundle_line).encode("utf-8"), 1, "byte order mark")
 
     def test_control_byte(self):
         self.assert_error_at(self.bundle_line + "audience = a\x01b\n", 2, "control character")

@@ -239,6 +239,13 @@ class ForwardAuthTest(unittest.TestCase):
                    f"X-SSL-Client-Cert: {url_encoded_pem(self.leaf)}"]
         self.assert_rejected(self.auth(headers), 401, "bad_signature")
 
+    def test_empty_bearer_not_passed_over(self):
+        for value in ("Bearer", "bearer ", "Bearer    "):
+            with self.subTest(value=value):
+                headers = [f"Authorization: {value}",
+                           f"X-SSL-Client-Cert: {url_encoded_pem(self.leaf)}"]
+                self.assert_rejected(self.auth(headers), 401, "malformed")
+
     def test_invalid_xfcc_not_passed_over(self):
         headers = ["x-forwarded-client-cert: Cert=%zz",
                    f"X-SSL-Client-Cert: {url_encoded_pem(self.leaf)}"]
@@ -355,6 +362,36 @@ class PolicyTest(unittest.TestCase):
                          (403, "policy_denied"))
         self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /%61dmin"]),
                          (403, "policy_denied"))
+
+    def test_fragment_path_denied(self):
+        # nginx cuts "#x" off before routing to /admin, but $request_uri keeps it.
+        self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /admin#x"]),
+                         (403, "policy_denied"))
+        self.assertEqual(self.status(WEB_ID, headers=["X-Forwarded-Uri: /admin#x"]),
+                         (403, "policy_denied"))
+
+    def test_path_parameter_denied(self):
+        # Servlet containers route /admin;x=1 to /admin.
+        self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /admin;x=1"]),
+                         (403, "policy_denied"))
+        self.assertEqual(self.status(WEB_ID, headers=["X-Original-URI: /admin;/x"]),
+                         (403, "policy_denied"))
+
+    def test_client_forwarded_uri_denied(self):
+        # nginx sets X-Original-URI but passes a client's own X-Forwarded-Uri on.
+        headers = ["X-Forwarded-Uri: /home", "X-Original-URI: /admin"]
+        self.assertEqual(self.status(WEB_ID, headers=headers), (403, "policy_denied"))
+
+    def test_duplicate_path_header_denied(self):
+        for name in ("X-Forwarded-Uri", "X-Original-URI"):
+            with self.subTest(name=name):
+                headers = [f"{name}: /home", f"{name}: /admin"]
+                self.assertEqual(self.status(WEB_ID, headers=headers), (403, "policy_denied"))
+
+    def test_agreeing_path_headers_allowed(self):
+        headers = ["X-Forwarded-Uri: /admin?a=1", "X-Original-URI: /admin?b=2"]
+        self.assertEqual(self.status(OPS_ID, headers=headers), (200, None))
+        self.assertEqual(self.status(WEB_ID, headers=headers), (403, "policy_denied"))
 
     def test_star_audience_rule(self):
         token = self.credentials.token("spiffe://example.org/any-audience", audience=("x",))

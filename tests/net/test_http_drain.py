@@ -198,6 +198,22 @@ class SigtermUnderLoadTest(unittest.TestCase):
         self.assertLess(exit_seconds, DRAIN_TIMEOUT + 2)
         self.assertIn("closed_at_deadline=1", self.server.log_text())
 
+    def test_second_sigterm_exits_cleanly(self):
+        """A SIGTERM during the drain is taken, not left to kill the process at the end."""
+        straggler = blackbox.Connection(self.server.port)
+        straggler.send(b"POST /v1/jwt-svid/verify HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       b"Content-Length: 100\r\n\r\n")
+        time.sleep(0.2)
+        signalled = time.monotonic()
+        self.server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        self.server.process.send_signal(signal.SIGTERM)
+        status, _ = self.wait_for_exit(signalled)
+        straggler.close()
+
+        self.assertEqual(status, 0, self.server.log_text())
+        self.assertIn('msg="stopped"', self.server.log_text())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -124,7 +124,8 @@ class NginxAuthRequestTest(unittest.TestCase):
                 "-addext", "subjectAltName=IP:127.0.0.1", "-out", cls.server_cert)
         cls.svidgate = AuthServer("--workers", "1", "--bundle",
                                   f"{TRUST_DOMAIN}={cls.credentials.bundle_path}",
-                                  "--audience", AUDIENCE, "--allow", f"* {WEB_ID} {MTLS_ID}")
+                                  "--audience", AUDIENCE, "--allow", f"* {WEB_ID} {MTLS_ID}",
+                                  "--allow", f"* /admin {MTLS_ID}")
         try:
             cls.nginx = start_nginx(folder, cls.svidgate.port, cls.server_cert, cls.server_key)
         except Exception:
@@ -193,6 +194,24 @@ class NginxAuthRequestTest(unittest.TestCase):
                    "X-Forwarded-Client-Cert": f"Cert={url_encoded_pem(self.mtls_leaf)}"}
         status, _ = self.get(headers=headers)
         self.assertEqual(status, 401)
+
+    def test_path_rule_denies_admin(self):
+        status, body = self.get("/admin/users", headers=self.bearer(WEB_ID))
+        self.assertEqual(status, 403)
+        self.assertNotIn(MARKER, body)
+
+    def test_client_forwarded_uri_ignored(self):
+        # nginx sets X-Original-URI and passes this client header on to svidgate.
+        headers = {**self.bearer(WEB_ID), "X-Forwarded-Uri": "/app"}
+        status, body = self.get("/admin/users", headers=headers)
+        self.assertEqual(status, 403)
+        self.assertNotIn(MARKER, body)
+
+    def test_fragment_does_not_escape_path_rule(self):
+        # nginx routes /admin#x as /admin, and $request_uri keeps "#x".
+        status, body = self.get("/admin#x", headers=self.bearer(WEB_ID))
+        self.assertEqual(status, 403)
+        self.assertNotIn(MARKER, body)
 
     def test_mtls_client_certificate_200(self):
         status, body = self.get_mtls(self.mtls_leaf, self.credentials.path("mtls.key"))

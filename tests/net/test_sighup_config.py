@@ -165,6 +165,20 @@ class SighupConfigTest(unittest.TestCase):
         self.assertEqual(self.auth_status("spiffe://example.org/web", audience="new-aud",
                                           lifetime=-10), 401)
 
+    def test_lower_leeway_applies_to_cached_token(self):
+        # The token expired 10 s ago: valid with the default leeway (30 s), and
+        # cached as valid until exp + 30 s.
+        token = self.credentials.token("spiffe://example.org/web", lifetime=-10)
+        headers = [f"Authorization: Bearer {token}"]
+        for _ in range(4):
+            self.assertEqual(self.server.request("GET", "/v1/auth", headers).status, 200)
+        self.write("allow = * spiffe://example.org/web\nleeway = 0\n")
+        self.reload('msg="configuration reloaded"')
+        for _ in range(4):
+            response = self.server.request("GET", "/v1/auth", headers)
+            self.assertEqual(response.status, 401)
+            self.assertEqual(response.header("x-svid-error"), "expired")
+
     def test_removing_policy(self):
         self.assertEqual(self.auth_status(NEW_ID), 403)
         self.write("")

@@ -210,7 +210,7 @@ static enum sg_error answer_token(struct reader *reader, const struct sg_trust_s
     const struct sg_slice audience = sg_slice_cstr(AUDIENCE);
     const struct sg_slice credential = sg_slice_cstr(token);
     const struct sg_cache_entry *entry = sg_verdict_cache_find(
-        &reader->verdicts, SG_CREDENTIAL_JWT, credential, trust->generation, now);
+        &reader->verdicts, SG_CREDENTIAL_JWT, credential, trust->generation, 0, now);
     struct sg_jwt_options options = { .now = now, .leeway = 0 };
     struct sg_jwt_svid svid;
     enum sg_error verdict;
