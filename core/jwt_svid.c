@@ -165,6 +165,12 @@ enum sg_error sg_jwt_svid_check_audience(struct sg_jwt_svid *svid, const struct 
                    audience_count);
 }
 
+bool sg_jwt_svid_has_audience(const struct sg_jwt_svid *svid, struct sg_slice audience)
+{
+    return audience.len > 0 && svid->claims != NULL &&
+           audience_contains(json_object_get(svid->claims, "aud"), audience);
+}
+
 void sg_jwt_svid_clear(struct sg_jwt_svid *svid)
 {
     json_decref(svid->claims);

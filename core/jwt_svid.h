@@ -59,6 +59,9 @@ SG_MUST_CHECK enum sg_error sg_jwt_svid_check_audience(struct sg_jwt_svid *svid,
 /* The message of an audience_mismatch verdict, with the number of audiences requested. */
 #define SG_AUDIENCE_MISMATCH_FORMAT "none of the %zu requested audiences is in the JWT \"aud\" claim"
 
+/* Returns whether `audience` (not empty) is one of the verified token's `aud` values. */
+bool sg_jwt_svid_has_audience(const struct sg_jwt_svid *svid, struct sg_slice audience);
+
 /* Frees what `svid` owns and resets it. */
 void sg_jwt_svid_clear(struct sg_jwt_svid *svid);
 

@@ -11,10 +11,13 @@
 // under a path (`spiffe://td/a/*`: spiffe://td/a/b, not spiffe://td/a or
 // spiffe://td/ab), or a whole trust domain (`spiffe://td/*`).
 //
-// Evaluation, for an ID, the request's audiences and its original path:
+// Evaluation, for an ID, its audiences and the original path. The
+// caller passes the audiences the credential was verified for: the
+// requested audiences that a JWT-SVID's `aud` contains, so that a token
+// minted for one service is not admitted by another service's rules.
 //  1. No rules at all: no policy, every verified ID is admitted.
-//  2. The candidates are the rules whose audience is `*` or one of the
-//     request's audiences.
+//  2. The candidates are the rules whose audience is `*` or one of those
+//     audiences.
 //  3. When the request has a path, the candidates with the longest
 //     PATH-PREFIX that matches it decide, as nginx picks the longest
 //     prefix location. When none with a prefix matches, or the request

@@ -36,7 +36,24 @@ struct identity {
     char id_text[SG_SPIFFE_ID_MAX + 1];
     struct sg_spiffe_id id; /* slices into id_text */
     int64_t expires_at;
+    /* The requested audiences the credential was verified for, which the
+     * policy's rules are matched against: for a JWT-SVID those in its
+     * `aud`, for an X.509-SVID (no audience of its own) all of them.
+     * Slices into the auth_request. */
+    struct sg_slice audiences[SG_AUDIENCES_MAX];
+    size_t audience_count;
 };
+
+/* Keeps the requested audiences for which listed[i] is true. */
+static void keep_listed_audiences(const struct auth_request *auth, const bool *listed,
+                                  struct identity *identity)
+{
+    identity->audience_count = 0;
+    for (size_t i = 0; i < auth->audience_count; i++) {
+        if (listed[i])
+            identity->audiences[identity->audience_count++] = auth->audiences[i];
+    }
+}
 
 bool sg_forward_auth_path(struct sg_slice path)
 {
@@ -203,6 +220,14 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
         if (verdict == SG_OK)
             verdict = identity_from_entry(entry, identity);
         free(owned);
+        if (verdict == SG_OK) {
+            bool listed[SG_AUDIENCES_MAX];
+
+            if (!sg_verdict_cache_jwt_audiences(entry, auth->audiences, auth->audience_count,
+                                                listed))
+                return SG_ERR_INTERNAL;
+            keep_listed_audiences(auth, listed, identity);
+        }
         return verdict;
     }
 
@@ -217,6 +242,13 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
         verdict = sg_jwt_svid_check_audience(&svid, auth->audiences, auth->audience_count);
     if (verdict == SG_OK)
         verdict = identity_from_text(svid.id.id, svid.expires_at, identity);
+    if (verdict == SG_OK) {
+        bool listed[SG_AUDIENCES_MAX];
+
+        for (size_t i = 0; i < auth->audience_count; i++)
+            listed[i] = sg_jwt_svid_has_audience(&svid, auth->audiences[i]);
+        keep_listed_audiences(auth, listed, identity);
+    }
     sg_jwt_svid_clear(&svid);
     return verdict;
 }
@@ -451,6 +483,11 @@ void sg_forward_auth_handle(struct sg_route_context *context,
         read_audiences(context, request, auth);
         read_original_path(request, auth);
         verdict = verify_credential(context, request, auth, now, &identity, &kind);
+        if (verdict == SG_OK && kind == SG_METRIC_KIND_X509) {
+            memcpy(identity.audiences, auth->audiences,
+                   auth->audience_count * sizeof(*auth->audiences));
+            identity.audience_count = auth->audience_count;
+        }
         if (kind != SG_METRIC_KIND_COUNT)
             sg_metrics_count_verification(context->worker_metrics, kind, verdict,
                                           sg_metrics_clock_ns() - started);
@@ -458,8 +495,8 @@ void sg_forward_auth_handle(struct sg_route_context *context,
         sg_verdict_cache_publish_counts(&context->verdicts);
     }
     if (verdict == SG_OK)
-        verdict = sg_forward_auth_authorize(context, &identity.id, auth->audiences,
-                                            auth->audience_count, auth->path, now);
+        verdict = sg_forward_auth_authorize(context, &identity.id, identity.audiences,
+                                            identity.audience_count, auth->path, now);
     free(auth);
 
     if (verdict != SG_OK) {

@@ -285,14 +285,40 @@ static void verify_jwt(struct sg_route_context *context, const struct jwt_reques
 }
 
 /*
+ * Keeps the requested audiences that are in the result's "audience" array:
+ * the audiences a JWT-SVID was verified for. Returns the number kept.
+ */
+static size_t verified_audiences(const json_t *result, const struct sg_slice *audiences,
+                                 size_t audience_count, struct sg_slice *kept)
+{
+    const json_t *aud = json_object_get(result, "audience");
+    size_t count = 0;
+
+    for (size_t i = 0; i < audience_count; i++) {
+        size_t index;
+        const json_t *value;
+
+        json_array_foreach(aud, index, value) {
+            if (audiences[i].len > 0 && sg_slice_eq(sg_json_string_slice(value), audiences[i])) {
+                kept[count++] = audiences[i];
+                break;
+            }
+        }
+    }
+    return count;
+}
+
+/*
  * Turns a valid result into `valid: false, error: policy_denied` when the
  * policy does not admit its ID. The JSON API has no original path, so
- * only rules without a path prefix apply; `audiences` are the requested
- * ones (none for X.509).
+ * only rules without a path prefix apply. The rules are matched against
+ * the requested audiences the token's `aud` contains (none for X.509).
  */
 static void apply_policy(struct sg_route_context *context, const struct sg_slice *audiences,
                          size_t audience_count, int64_t now, struct reply *reply)
 {
+    struct sg_slice kept[SG_AUDIENCES_MAX];
+    size_t kept_count;
     json_t *root;
     struct sg_spiffe_id id;
     struct sg_status status;
@@ -302,10 +328,11 @@ static void apply_policy(struct sg_route_context *context, const struct sg_slice
         reply->body.ptr == NULL)
         return;
     root = json_loadb((const char *)reply->body.ptr, reply->body.len, 0, NULL);
+    kept_count = verified_audiences(root, audiences, audience_count, kept);
     if (json_is_true(json_object_get(root, "valid")) &&
         sg_spiffe_id_parse(sg_json_string_slice(json_object_get(root, "spiffe_id")), &id,
                            &status) == SG_OK)
-        verdict = sg_forward_auth_authorize(context, &id, audiences, audience_count,
+        verdict = sg_forward_auth_authorize(context, &id, kept, kept_count,
                                             sg_slice_make(NULL, 0), now);
     json_decref(root);
     if (verdict == SG_OK)

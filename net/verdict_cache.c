@@ -230,6 +230,35 @@ bool sg_verdict_cache_identity(const struct sg_cache_entry *entry, struct sg_sli
            read_identity(sg_cache_entry_value(entry), &offset, spiffe_id, expires_at);
 }
 
+bool sg_verdict_cache_jwt_audiences(const struct sg_cache_entry *entry,
+                                    const struct sg_slice *audiences, size_t audience_count,
+                                    bool *listed)
+{
+    struct sg_slice value = sg_cache_entry_value(entry);
+    struct sg_slice spiffe_id;
+    int64_t expires_at;
+    size_t offset = 0;
+    uint32_t count, len;
+
+    for (size_t a = 0; a < audience_count; a++)
+        listed[a] = false;
+    if (sg_cache_entry_error(entry) != SG_OK ||
+        !read_identity(value, &offset, &spiffe_id, &expires_at) ||
+        !read_u32(value, &offset, &count))
+        return false;
+    for (uint32_t i = 0; i < count; i++) {
+        struct sg_slice aud;
+
+        if (!read_u32(value, &offset, &len) || value.len - offset < len)
+            return false;
+        aud = sg_slice_make(value.ptr + offset, len);
+        offset += len;
+        for (size_t a = 0; a < audience_count; a++)
+            listed[a] |= audiences[a].len > 0 && sg_slice_eq(aud, audiences[a]);
+    }
+    return true;
+}
+
 /* Walks the stored `aud` list; *offset ends at the JSON text. */
 static bool audience_listed(struct sg_slice value, size_t *offset, const struct sg_slice *audiences,
                             size_t audience_count, bool *listed)

@@ -93,6 +93,15 @@ enum sg_error sg_verdict_cache_answer_jwt(const struct sg_cache_entry *entry,
 bool sg_verdict_cache_identity(const struct sg_cache_entry *entry, struct sg_slice *spiffe_id,
                                int64_t *expires_at);
 
+/*
+ * Sets listed[i] to whether audiences[i] is one of the `aud` values of a
+ * cached valid JWT verdict. Returns false for a failed verdict or a
+ * damaged value.
+ */
+bool sg_verdict_cache_jwt_audiences(const struct sg_cache_entry *entry,
+                                    const struct sg_slice *audiences, size_t audience_count,
+                                    bool *listed);
+
 /* Answers an X.509 request: the stored result object. */
 enum sg_error sg_verdict_cache_answer_x509(const struct sg_cache_entry *entry,
                                            struct sg_slice *json);

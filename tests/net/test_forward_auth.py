@@ -297,6 +297,46 @@ class ForwardAuthTest(unittest.TestCase):
         self.assert_admitted(self.server.raw(raw), WEB_ID)
 
 
+class PolicyAudienceTest(unittest.TestCase):
+    """Allow rules bind to the audiences a token was verified for, not to
+    every audience the request names."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory(prefix="svidgate-policy-aud-")
+        cls.credentials = Credentials(cls.folder.name)
+        cls.server = AuthServer("--workers", "1", "--bundle",
+                                f"{TRUST_DOMAIN}={cls.credentials.bundle_path}",
+                                "--audience", "payments", "--audience", "reports",
+                                "--allow", f"payments {WEB_ID}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.folder.cleanup()
+
+    def auth_status(self, token):
+        return self.server.request("GET", "/v1/auth", [bearer(token)]).status
+
+    def test_rule_of_other_audience_denies(self):
+        token = self.credentials.token(WEB_ID, audience=("reports",))
+        # The second request is answered from the cache.
+        self.assertEqual([self.auth_status(token) for _ in range(2)], [403, 403])
+
+    def test_rule_of_token_audience_admits(self):
+        token = self.credentials.token(WEB_ID, audience=("payments",))
+        self.assertEqual([self.auth_status(token) for _ in range(2)], [200, 200])
+
+    def test_verify_endpoint_binds_audience(self):
+        token = self.credentials.token(WEB_ID, audience=("reports",))
+        body = verify_body(token, ["payments", "reports"])
+        for _ in range(2):
+            result = json.loads(self.server.request("POST", "/v1/jwt-svid/verify",
+                                                    body=body).body)
+            self.assertFalse(result["valid"])
+            self.assertEqual(result["error"], "policy_denied")
+
+
 class PolicyTest(unittest.TestCase):
     """A server with allow rules, in enforce mode and in dry-run mode."""
 
