@@ -163,7 +163,8 @@ void CacheHit(benchmark::State &state, const Algorithm &algorithm)
     for (auto _ : state) {
         const std::string &token = algorithm.tokens[i++ % algorithm.tokens.size()];
         const struct sg_cache_entry *entry =
-            sg_verdict_cache_find(&verdicts, SG_CREDENTIAL_JWT, Slice(token), 1, now_seconds);
+            sg_verdict_cache_find(&verdicts, SG_CREDENTIAL_JWT, Slice(token), 1, kLeeway,
+                                  now_seconds);
         struct sg_slice json;
         char *owned;
 
