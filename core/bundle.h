@@ -79,6 +79,12 @@ struct sg_trust_set {
     struct sg_bundle **bundles; /* owned */
     size_t count;
     uint64_t generation;
+    /* The generation that cached verdicts are bound to: the generation of
+     * the last set whose keys, authorities or trust domains differed. A
+     * change of spiffe_sequence or spiffe_refresh_hint alone keeps it, so
+     * cached verdicts stay valid. Equal to `generation` unless the
+     * publisher sets it. */
+    uint64_t verdict_generation;
 };
 
 /* Creates an empty set; NULL when out of memory. */

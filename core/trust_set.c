@@ -11,8 +11,10 @@ struct sg_trust_set *sg_trust_set_new(uint64_t generation)
 {
     struct sg_trust_set *set = calloc(1, sizeof(*set));
 
-    if (set != NULL)
+    if (set != NULL) {
         set->generation = generation;
+        set->verdict_generation = generation;
+    }
     return set;
 }
 

@@ -202,7 +202,7 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
                                 const struct auth_request *auth, int64_t now,
                                 struct identity *identity)
 {
-    uint64_t generation = context->trust->generation;
+    uint64_t generation = context->trust->verdict_generation;
     const struct sg_cache_entry *entry =
         sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, token, generation,
                               context->leeway, now);
@@ -257,7 +257,7 @@ static enum sg_error verify_jwt(struct sg_route_context *context, struct sg_slic
 static enum sg_error verify_pem(struct sg_route_context *context, struct sg_slice pem,
                                 int64_t now, struct identity *identity)
 {
-    uint64_t generation = context->trust->generation;
+    uint64_t generation = context->trust->verdict_generation;
     const struct sg_cache_entry *entry =
         sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_X509_PEM, pem, generation,
                               context->leeway, now);

@@ -218,7 +218,7 @@ static bool answer_jwt_from_cache(struct sg_route_context *context, const struct
 {
     const struct sg_cache_entry *entry =
         sg_verdict_cache_find(&context->verdicts, SG_CREDENTIAL_JWT, jwt->token,
-                              context->trust->generation, context->leeway, now);
+                              context->trust->verdict_generation, context->leeway, now);
 
     if (entry == NULL)
         return false;
@@ -252,8 +252,9 @@ static enum sg_error verify_token(struct sg_route_context *context, const struct
     verdict = sg_jwt_svid_verify(context->verifier, context->trust, jwt->token, &options, &svid);
     reply->owned_body = sg_jwt_svid_result_json(&svid);
     if (reply->owned_body != NULL)
-        sg_verdict_cache_store_jwt(&context->verdicts, jwt->token, context->trust->generation,
-                                   context->leeway, &svid, sg_slice_cstr(reply->owned_body));
+        sg_verdict_cache_store_jwt(&context->verdicts, jwt->token,
+                                   context->trust->verdict_generation, context->leeway, &svid,
+                                   sg_slice_cstr(reply->owned_body));
     sg_route_request_early_fetch(context, verdict, svid.id.trust_domain);
 
     if (verdict == SG_OK) {
@@ -449,7 +450,7 @@ static void handle_verify_x509(struct sg_route_context *context,
     struct sg_x509_options options = { .now = now, .leeway = context->leeway };
     enum sg_credential_kind kind = is_pem_body(request) ? SG_CREDENTIAL_X509_PEM
                                                         : SG_CREDENTIAL_X509_JSON;
-    uint64_t generation = context->trust->generation;
+    uint64_t generation = context->trust->verdict_generation;
     const struct sg_cache_entry *entry =
         sg_verdict_cache_find(&context->verdicts, kind, request->body, generation,
                               context->leeway, now);

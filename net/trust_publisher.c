@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <urcu-qsbr.h>
 
 #include "net/log.h"
@@ -92,6 +94,90 @@ static enum sg_error build_set(const struct sg_trust_publisher *publisher, uint6
     }
     *out = set;
     return SG_OK;
+}
+
+/*
+ * Adds one source to the verification digest: its trust domain and its
+ * bytes without the members that do not change a verdict. A SPIFFE bundle
+ * loses spiffe_sequence and spiffe_refresh_hint and is serialised with
+ * sorted keys; a PEM bundle counts as it is. Returns false on failure.
+ */
+static bool digest_source(EVP_MD_CTX *ctx, const char *trust_domain, const char *text,
+                          size_t len)
+{
+    json_t *root = json_loadb(text, len, 0, NULL);
+    char *canonical = NULL;
+    bool ok;
+
+    if (json_is_object(root)) {
+        json_object_del(root, "spiffe_sequence");
+        json_object_del(root, "spiffe_refresh_hint");
+        canonical = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+    }
+    json_decref(root);
+    if (canonical != NULL) {
+        text = canonical;
+        len = strlen(canonical);
+    }
+
+    uint64_t length = len;
+
+    ok = EVP_DigestUpdate(ctx, trust_domain, strlen(trust_domain) + 1) == 1 &&
+         EVP_DigestUpdate(ctx, &length, sizeof(length)) == 1 &&
+         EVP_DigestUpdate(ctx, text, len) == 1;
+    free(canonical);
+    return ok;
+}
+
+/*
+ * Computes the SHA-256 of what cached verdicts depend on: the trust
+ * domains and the keys and authorities of the sources build_set() uses,
+ * in its order. Returns false on failure; the caller then treats the
+ * content as changed.
+ */
+static bool verification_digest(const struct sg_trust_publisher *publisher, uint8_t out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+
+    for (size_t i = 0; ok && i < publisher->file_count; i++) {
+        if (fetched_federation(publisher, publisher->files[i].trust_domain) < 0)
+            ok = digest_source(ctx, publisher->files[i].trust_domain, publisher->good_text[i],
+                               publisher->good_len[i]);
+    }
+    for (size_t i = 0; ok && i < publisher->federation_count; i++) {
+        if (publisher->federated_text[i] != NULL)
+            ok = digest_source(ctx, publisher->federations[i].trust_domain,
+                               publisher->federated_text[i], publisher->federated_len[i]);
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/*
+ * Sets the verdict generation of `sets`: the publisher's current one when
+ * the verification digest is unchanged, else `generation`. Called with
+ * reload_lock held (or during init).
+ */
+static void stamp_verdict_generation(struct sg_trust_publisher *publisher, uint64_t generation,
+                                     struct sg_trust_set **sets)
+{
+    uint8_t digest[32];
+    bool computed = verification_digest(publisher, digest);
+    bool same = computed && publisher->verdict_generation != 0 &&
+                memcmp(digest, publisher->verdict_digest, sizeof(digest)) == 0;
+
+    if (!same) {
+        publisher->verdict_generation = generation;
+        /* After a failure, zeros: no real digest will match them. */
+        if (computed)
+            memcpy(publisher->verdict_digest, digest, sizeof(digest));
+        else
+            memset(publisher->verdict_digest, 0, sizeof(digest));
+    }
+    for (size_t w = 0; w < publisher->workers; w++)
+        sets[w]->verdict_generation = publisher->verdict_generation;
 }
 
 /* Builds one set per worker; on failure frees what was built. */
@@ -216,7 +302,10 @@ enum sg_error sg_trust_publisher_init_federated(struct sg_trust_publisher *publi
     }
 
     sets = publisher->current;
-    return build_sets(publisher, publisher->generation, sets, status);
+    if (build_sets(publisher, publisher->generation, sets, status) != SG_OK)
+        return status->error;
+    stamp_verdict_generation(publisher, publisher->generation, sets);
+    return SG_OK;
 }
 
 /* Re-reads every file; returns true when any file's good bytes changed. */
@@ -272,6 +361,7 @@ static bool publish_pending(struct sg_trust_publisher *publisher, const char *re
     }
 
     publisher->rebuild_pending = false;
+    stamp_verdict_generation(publisher, generation, sets);
     publish(publisher, sets, old);
     pthread_mutex_lock(&publisher->lock);
     publisher->generation = generation;

@@ -77,6 +77,10 @@ struct sg_trust_publisher {
     char **good_text; /* per file: the bytes of its last good load */
     size_t *good_len;
     bool rebuild_pending; /* good bytes changed but no set could be built */
+    /* SHA-256 of what verification depends on in the published sources
+     * (see verification_digest()), and the verdict generation it maps to. */
+    uint8_t verdict_digest[32];
+    uint64_t verdict_generation;
     /* Per federated trust domain: the bytes of the last accepted fetch,
      * or NULL before the first. Once present they replace the bundle of
      * a --bundle file for the same trust domain. */

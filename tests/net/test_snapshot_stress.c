@@ -210,7 +210,7 @@ static enum sg_error answer_token(struct reader *reader, const struct sg_trust_s
     const struct sg_slice audience = sg_slice_cstr(AUDIENCE);
     const struct sg_slice credential = sg_slice_cstr(token);
     const struct sg_cache_entry *entry = sg_verdict_cache_find(
-        &reader->verdicts, SG_CREDENTIAL_JWT, credential, trust->generation, 0, now);
+        &reader->verdicts, SG_CREDENTIAL_JWT, credential, trust->verdict_generation, 0, now);
     struct sg_jwt_options options = { .now = now, .leeway = 0 };
     struct sg_jwt_svid svid;
     enum sg_error verdict;
@@ -229,7 +229,7 @@ static enum sg_error answer_token(struct reader *reader, const struct sg_trust_s
     verdict = sg_jwt_svid_verify(reader->verifier, trust, credential, &options, &svid);
     result_json = sg_jwt_svid_result_json(&svid);
     if (result_json != NULL)
-        sg_verdict_cache_store_jwt(&reader->verdicts, credential, trust->generation,
+        sg_verdict_cache_store_jwt(&reader->verdicts, credential, trust->verdict_generation,
                                    options.leeway, &svid, sg_slice_cstr(result_json));
     if (verdict == SG_OK)
         verdict = sg_jwt_svid_check_audience(&svid, &audience, 1);

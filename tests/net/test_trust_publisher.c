@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "net/trust_publisher.h"
 #include "tests/net/es256_test_keys.h"
 
@@ -249,6 +251,55 @@ static void reload_same_bytes_rewritten_publishes_nothing(void **state)
     assert_int_equal(fixture->publisher.reloads, 0);
 }
 
+/* Writes example.org = {key} with the given spiffe_sequence and refresh hint. */
+static void write_sequenced(struct fixture *fixture, const struct test_es256_key *key,
+                            int sequence, int hint)
+{
+    const struct test_es256_key *keys[1] = { key };
+    json_t *root;
+    char *text;
+
+    assert_true(test_write_bundle(fixture->main_path, keys, 1));
+    root = json_load_file(fixture->main_path, 0, NULL);
+    assert_true(json_is_object(root));
+    assert_int_equal(json_object_set_new(root, "spiffe_sequence", json_integer(sequence)), 0);
+    assert_int_equal(json_object_set_new(root, "spiffe_refresh_hint", json_integer(hint)), 0);
+    text = json_dumps(root, JSON_COMPACT);
+    assert_non_null(text);
+    write_text(fixture->main_path, text);
+    free(text);
+    json_decref(root);
+}
+
+/* A new sequence or hint alone publishes, but keeps cached verdicts valid. */
+static void reload_sequence_keeps_verdict_generation(void **state)
+{
+    struct fixture *fixture = *state;
+
+    write_sequenced(fixture, &fixture->key_a, 1, 300);
+    start_publisher(fixture, 2);
+    assert_int_equal(snapshot(fixture, 0)->verdict_generation, 1);
+
+    write_sequenced(fixture, &fixture->key_a, 2, 60);
+    assert_true(sg_trust_publisher_reload(&fixture->publisher, "test"));
+    assert_every_generation(fixture, 2);
+    for (size_t w = 0; w < WORKERS; w++)
+        assert_int_equal(snapshot(fixture, w)->verdict_generation, 1);
+
+    /* A key change moves the verdict generation to the new generation. */
+    write_sequenced(fixture, &fixture->key_b, 3, 60);
+    assert_true(sg_trust_publisher_reload(&fixture->publisher, "test"));
+    assert_every_generation(fixture, 3);
+    for (size_t w = 0; w < WORKERS; w++)
+        assert_int_equal(snapshot(fixture, w)->verdict_generation, 3);
+
+    /* So does a change in another trust domain's keys. */
+    write_bundle(fixture->other_path, &fixture->key_a, NULL);
+    assert_true(sg_trust_publisher_reload(&fixture->publisher, "test"));
+    for (size_t w = 0; w < WORKERS; w++)
+        assert_int_equal(snapshot(fixture, w)->verdict_generation, 4);
+}
+
 static void reload_change_bumps_every_worker(void **state)
 {
     struct fixture *fixture = *state;
@@ -423,6 +474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reload_same_bytes_rewritten_publishes_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reload_change_bumps_every_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(reload_sequence_keeps_verdict_generation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(reload_change_distinct_worker_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(reload_bad_json_keeps_bundle, setup, teardown),
         cmocka_unit_test_setup_teardown(reload_missing_file_keeps_bundle, setup, teardown),
