@@ -373,7 +373,7 @@ static enum sg_server_result serve(struct server *server, const sigset_t *stop_s
     (void)sg_trust_publisher_reload(server->config->publisher, "watch_started");
 
     /* Logged once the watcher and the refresher run, so that a client
-     * that waits for this line sees the staleness of saved bundles. */
+     * that waits for this line reads the real staleness of saved bundles. */
     sg_listen_address_format(&server->address, address_text, sizeof(address_text));
     sg_log(SG_LOG_INFO, "listening", "addr=%s workers=%zu", address_text, server->config->workers);
 

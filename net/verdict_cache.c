@@ -3,7 +3,7 @@
  *
  * A failed verdict's value is the rendered result object alone. A valid
  * verdict's value starts with the credential's identity, so that
- * forward auth answers a hit without parsing JSON:
+ * forward auth serves a hit without parsing JSON:
  *
  *     i64 expires_at, u32 length, the SPIFFE ID          (identity)
  *     u32 count, then count times (u32 length, bytes)    (JWT only: `aud`)
@@ -50,7 +50,7 @@ _Static_assert(SG_LEEWAY_MAX <= UINT16_MAX, "the leeway of a key is stored in 16
  * Builds kind || leeway || credential in the scratch key; false when it
  * is not cached at all. The leeway is part of the key because a verdict
  * depends on it and SIGHUP can change it: an entry stored as valid until
- * exp + 30 s must not answer once the leeway is 0. A token over
+ * exp + 30 s must not match once the leeway is 0. A token over
  * SG_JWT_MAX is rejected before any work, so caching its verdict would
  * only let junk take cache memory.
  */

@@ -26,7 +26,7 @@ enum response_state {
     RESPONSE_INVALID,
 };
 
-/* Why a response is invalid. Append only: the names are printed. */
+/* The reason a response is invalid. Append only, because the names are printed. */
 enum response_error {
     RESPONSE_ERROR_NONE,
     RESPONSE_ERROR_STATUS_LINE,

@@ -400,7 +400,7 @@ class FederateLiveTest(unittest.TestCase):
                             str(LONG_BACKOFF_SECONDS))
         self.wait_for_entry(server.port, lambda e: e["failures"] >= 1, "the failed first fetch")
 
-        # The endpoint answered 404, so the retry is at least half of
+        # The endpoint returned 404, so the retry is at least half of
         # LONG_BACKOFF_SECONDS away: only an early fetch can bring the
         # bundle within the deadline.
         self.publish("first.json", served_bundle([key], 1, hint=LONG_HINT_SECONDS))

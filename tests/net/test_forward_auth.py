@@ -320,7 +320,7 @@ class PolicyAudienceTest(unittest.TestCase):
 
     def test_rule_of_other_audience_denies(self):
         token = self.credentials.token(WEB_ID, audience=("reports",))
-        # The second request is answered from the cache.
+        # The cache serves the second request.
         self.assertEqual([self.auth_status(token) for _ in range(2)], [403, 403])
 
     def test_rule_of_token_audience_admits(self):
@@ -458,7 +458,7 @@ class PolicyTest(unittest.TestCase):
 
     def test_json_verify_allowed(self):
         token = self.credentials.token(WEB_ID)
-        for _ in range(2):  # the second answer comes from the cache
+        for _ in range(2):  # the cache serves the second response
             result = self.server.request("POST", "/v1/jwt-svid/verify",
                                          body=verify_body(token)).json()
             self.assertIs(result["valid"], True, result)
